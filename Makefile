@@ -1,0 +1,29 @@
+# Sovereign MoE over Kafka — everyday commands. `make help` lists them.
+PY := .venv/bin/python
+STAMP := .venv/.setup-done
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test test-unit lint
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml deploy/local/setup.sh
+	@bash deploy/local/setup.sh
+	@touch $(STAMP)
+
+setup: $(STAMP) ## venv, packages, local model server, model file, broker binary (idempotent)
+
+run: setup ## start the whole local stack (broker, graph DB, model server, services)
+	$(PY) -m deploy.cli run
+
+test: setup ## run every test: unit, integration (real broker) and end to end (real model)
+	$(PY) -m pytest
+
+test-unit: setup ## only the fast in-memory tests
+	$(PY) -m pytest tests/unit
+
+lint: setup ## ruff and mypy (strict)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy contracts services deploy

@@ -1,0 +1,217 @@
+"""Event models for every topic. Evolve additively: new fields optional with defaults;
+a breaking change is a new `kind` or a new topic, never a changed field."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field
+
+from contracts.topics import WorkerKind
+from contracts.version import CONTRACT_VERSION
+
+Role = Literal["system", "user", "assistant", "tool", "developer"]
+Mode = Literal["default", "code", "concise"]
+Confidence = Literal["high", "medium", "low"]
+
+
+def new_id(prefix: str = "") -> str:
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def response_id_for(request_id: str) -> str:
+    """The OpenAI completion id of a request: derived, so every service agrees on it."""
+    return f"chatcmpl-{request_id}"
+
+
+class Event(BaseModel):
+    """Fields every event carries, so a request's trail can be read back from topics."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    request_id: str = Field(min_length=1, description="Correlates every event of one request.")
+    tenant: str = Field(default="default", description="Isolation scope (caches, quotas).")
+    contract_version: str = Field(default=CONTRACT_VERSION)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: str
+
+
+class GenerationOptions(BaseModel):
+    """The client's sampling options, passed through to the models."""
+
+    model_config = ConfigDict(frozen=True)
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    stop: list[str] | None = None
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+class TaskSpec(BaseModel):
+    """One sub-task of a plan, routed by `worker` to its `moe.tasks.<worker>` topic."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1)
+    task: str = Field(description="What the worker should do, in words.")
+    category: str = Field(default="general", description="Expert category or tool family.")
+    worker: WorkerKind = "expert"
+    tool: str | None = None
+    args: dict[str, Any] | None = None
+    search_query: str | None = None
+
+
+class RequestReceived(Event):
+    kind: Literal["request.received"] = "request.received"
+    messages: list[ChatMessage] = Field(min_length=1)
+    mode: Mode = "default"
+    model: str = Field(description="The model id the client asked for.")
+    options: GenerationOptions = GenerationOptions()
+    deadline_at: float | None = Field(
+        default=None, description="Unix time after which nobody waits for the answer."
+    )
+
+
+class PlanCreated(Event):
+    kind: Literal["plan.created"] = "plan.created"
+    question: str = Field(default="", description="The user's question the plan answers.")
+    tasks: list[TaskSpec] = Field(min_length=1)
+    streaming_task_id: str | None = Field(
+        default=None,
+        description="Task whose tokens go straight to moe.replies (single-expert plans).",
+    )
+    deadline_at: float | None = None
+
+
+class TaskAssigned(Event):
+    kind: Literal["task.assigned"] = "task.assigned"
+    task: TaskSpec
+    messages: list[ChatMessage] = Field(min_length=1, description="Conversation context.")
+    mode: Mode = "default"
+    options: GenerationOptions = GenerationOptions()
+    stream_reply: bool = Field(default=False, description="Stream tokens to moe.replies.")
+    deadline_at: float | None = None
+
+
+class TaskResult(Event):
+    kind: Literal["task.result"] = "task.result"
+    task_id: str
+    category: str = "general"
+    worker_id: str = ""
+    output: str = ""
+    error: str | None = Field(default=None, description="Why the task failed, if it did.")
+    confidence: Confidence | None = None
+    model: str | None = None
+    usage: Usage = Usage()
+    finish_reason: Literal["stop", "length"] | None = None
+    streamed_chunks: int = Field(
+        default=0, description="ReplyChunks this worker already published for the task."
+    )
+    started_at: float = Field(default_factory=time.time)
+    first_token_at: float | None = None
+    finished_at: float = Field(default_factory=time.time)
+
+
+class ReplyChunk(Event):
+    kind: Literal["reply.chunk"] = "reply.chunk"
+    seq: int = Field(ge=0, description="Position in the reply stream; resumption cursor.")
+    delta: str
+    emitted_at: float = Field(default_factory=time.time)
+
+
+class ReplyDone(Event):
+    kind: Literal["reply.done"] = "reply.done"
+    seq: int = Field(ge=0)
+    finish_reason: Literal["stop", "length"] = "stop"
+    usage: Usage = Usage()
+
+
+class ReplyError(Event):
+    kind: Literal["reply.error"] = "reply.error"
+    seq: int = Field(default=0, ge=0)
+    status: int = Field(default=502, description="HTTP status the gateway answers with.")
+    code: str = "upstream_error"
+    message: str
+
+
+class AnswerCommitted(Event):
+    kind: Literal["answer.committed"] = "answer.committed"
+    response_id: str
+    question: str
+    answer: str
+    usage: Usage = Usage()
+    task_ids: list[str] = []
+
+
+class FeedbackGiven(Event):
+    kind: Literal["feedback.given"] = "feedback.given"
+    response_id: str
+    rating: Literal[-1, 1]
+    comment: str | None = None
+
+
+class WorkerHeartbeat(Event):
+    kind: Literal["worker.heartbeat"] = "worker.heartbeat"
+    request_id: str = Field(default_factory=new_id, min_length=1)
+    worker_id: str
+    service: str
+    capabilities: list[str] = []
+    topics: list[str] = []
+
+
+class DeadLetter(Event):
+    kind: Literal["dead.letter"] = "dead.letter"
+    original_topic: str
+    original_partition: int | None = None
+    original_offset: int | None = None
+    original_key: str | None = None
+    original_value: str = Field(description="The rejected payload, decoded as UTF-8.")
+    error: str = Field(description="Why the consumer rejected it.")
+    consumer: str = Field(description="Service (consumer group) that rejected it.")
+
+
+AnyEvent = Annotated[
+    RequestReceived
+    | PlanCreated
+    | TaskAssigned
+    | TaskResult
+    | ReplyChunk
+    | ReplyDone
+    | ReplyError
+    | AnswerCommitted
+    | FeedbackGiven
+    | WorkerHeartbeat
+    | DeadLetter,
+    Field(discriminator="kind"),
+]
+EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+MergerInput = Annotated[PlanCreated | TaskResult, Field(discriminator="kind")]
+ReplyEvent = Annotated[ReplyChunk | ReplyDone | ReplyError, Field(discriminator="kind")]

@@ -1,0 +1,36 @@
+"""Shape of the model configuration every LLM-calling service reads, named as the
+reference system names it: INFERENCE_SERVERS, EXPERT_MODELS, JUDGE_MODEL/JUDGE_ENDPOINT."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class InferenceServer(BaseModel):
+    """One OpenAI-compatible endpoint (vLLM, Ollama, LiteLLM, llama.cpp)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1)
+    url: str = Field(description="Base URL including /v1, e.g. http://gpu1:8000/v1")
+    token: str = Field(default="none", description="API key sent as Bearer token.")
+    timeout: float = Field(default=120.0, gt=0, description="Seconds per model call.")
+
+
+class ExpertModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    model: str = Field(min_length=1)
+    endpoint: str = Field(description="Name of an entry in INFERENCE_SERVERS.")
+
+
+LOCAL_SERVER = InferenceServer(name="local", url="http://127.0.0.1:8080/v1")
+LOCAL_MODEL = "smollm2"
+
+
+def find_server(servers: list[InferenceServer], name: str) -> InferenceServer:
+    for server in servers:
+        if server.name == name:
+            return server
+    known = ", ".join(s.name for s in servers) or "none"
+    raise LookupError(f"endpoint {name!r} is not in INFERENCE_SERVERS (known: {known})")

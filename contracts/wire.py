@@ -1,0 +1,98 @@
+"""How events travel: client settings, headers, and the dead-letter rule every consumer
+follows. Shared so that no service can disagree with another about the wire."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Final
+
+import structlog
+from faststream import Context, ExceptionMiddleware
+from faststream.kafka import KafkaBroker
+from faststream.kafka.message import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from contracts.events import DeadLetter, Event, new_id
+from contracts.topics import DLQ
+from contracts.version import CONTRACT_VERSION
+
+VERSION_HEADER: Final = "moe-contract-version"
+
+# Tansu does not wake a waiting fetch when data arrives: with Kafka's default 500 ms
+# wait every hop would cost ~250 ms. A 5 ms wait keeps a hop at a few milliseconds.
+CONSUMER_OPTIONS: Final[dict[str, Any]] = {"fetch_max_wait_ms": 5}
+
+log = structlog.get_logger()
+
+
+def event_headers() -> dict[str, str]:
+    return {VERSION_HEADER: CONTRACT_VERSION}
+
+
+async def publish_event(broker: KafkaBroker, event: Event, topic: str) -> None:
+    """Publish keyed by request_id, so every event of a request stays in one partition."""
+    await broker.publish(
+        event.model_dump(mode="json"),
+        topic,
+        key=event.request_id.encode(),
+        headers=event_headers(),
+    )
+
+
+def _request_id_of(payload: str, key: bytes | None) -> str:
+    try:
+        value = json.loads(payload).get("request_id")
+    except (ValueError, AttributeError):
+        value = None
+    if isinstance(value, str) and value:
+        return value
+    return key.decode(errors="replace") if key else new_id("unknown-")
+
+
+def dead_letter_middleware(service: str) -> ExceptionMiddleware:
+    """Any event a handler cannot process goes to moe.dlq with the reason; the consumer
+    acknowledges it and keeps going, so one bad event never blocks a partition."""
+    middleware = ExceptionMiddleware()
+
+    @middleware.add_handler(Exception)
+    async def to_dead_letter(
+        exc: Exception,
+        message: KafkaMessage = Context(),
+        broker: KafkaBroker = Context(),
+    ) -> None:
+        record = message.raw_message
+        payload = bytes(message.body).decode(errors="replace")
+        key = getattr(record, "key", None)
+        letter = DeadLetter(
+            request_id=_request_id_of(payload, key),
+            original_topic=getattr(record, "topic", "") or "",
+            original_partition=getattr(record, "partition", None),
+            original_offset=getattr(record, "offset", None),
+            original_key=key.decode(errors="replace") if key else None,
+            original_value=payload,
+            error=f"{type(exc).__name__}: {exc}"[:4000],
+            consumer=service,
+        )
+        log.warning("dead_letter", service=service, topic=letter.original_topic, error=letter.error)
+        await publish_event(broker, letter, DLQ)
+
+    return middleware
+
+
+def make_broker(kafka_url: str, service: str) -> KafkaBroker:
+    """A broker whose consumers dead-letter what they cannot process and whose
+    publishes carry W3C trace context (traceparent) in their Kafka headers."""
+    tracing = TracerProvider(resource=Resource.create({"service.name": f"moe-{service}"}))
+    return KafkaBroker(
+        kafka_url,
+        client_id=f"moe-{service}",
+        # Per-message logs at DEBUG: at INFO every streamed token would log twice.
+        log_level=logging.DEBUG,
+        middlewares=[
+            KafkaTelemetryMiddleware(tracer_provider=tracing),
+            dead_letter_middleware(service),
+        ],
+    )

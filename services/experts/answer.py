@@ -1,0 +1,86 @@
+"""One expert answer: stream the model's tokens (to moe.replies when the plan asks)
+and summarise the call as a TaskResult."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import openai
+import structlog
+
+from contracts import ReplyChunk, TaskAssigned, TaskResult, Usage
+from services.experts.models import ExpertBinding
+from services.experts.prompts import build_messages
+
+PublishChunk = Callable[[ReplyChunk], Awaitable[None]]
+log = structlog.get_logger()
+
+
+def request_options(task: TaskAssigned) -> dict[str, Any]:
+    options = task.options.model_dump(exclude_none=True)
+    return {"stream": True, "stream_options": {"include_usage": True}, **options}
+
+
+async def stream_answer(
+    binding: ExpertBinding, task: TaskAssigned, publish: PublishChunk, worker_id: str
+) -> TaskResult:
+    started = time.time()
+    parts: list[str] = []
+    usage: Usage | None = None
+    first_token_at: float | None = None
+    finish_reason: str | None = None
+    error: str | None = None
+    try:
+        stream = await binding.client.chat.completions.create(
+            model=binding.model,
+            messages=build_messages(task, binding.category),  # type: ignore[arg-type]
+            **request_options(task),
+        )
+        async for event in stream:
+            if event.usage is not None:
+                usage = Usage(
+                    prompt_tokens=event.usage.prompt_tokens,
+                    completion_tokens=event.usage.completion_tokens,
+                )
+            for choice in event.choices:
+                finish_reason = choice.finish_reason or finish_reason
+                delta = choice.delta.content if choice.delta else None
+                if not delta:
+                    continue
+                first_token_at = first_token_at or time.time()
+                if task.stream_reply:
+                    # Awaited: the chunk is in the log before the next one, and all of
+                    # them are before the TaskResult that lets the merger finish.
+                    await publish(ReplyChunk(
+                        request_id=task.request_id, tenant=task.tenant,
+                        seq=len(parts), delta=delta,
+                    ))
+                parts.append(delta)
+    except openai.APIError as exc:
+        error = f"model {binding.model!r} failed: {type(exc).__name__}: {exc}"
+        log.warning("expert_call_failed", request_id=task.request_id, error=error)
+    output = "".join(parts)
+    return TaskResult(
+        request_id=task.request_id,
+        tenant=task.tenant,
+        task_id=task.task.id,
+        category=binding.category,
+        worker_id=worker_id,
+        output=output,
+        error=error,
+        model=binding.model,
+        usage=usage or estimated_usage(task, parts),
+        finish_reason="length" if finish_reason == "length" else "stop",
+        streamed_chunks=len(parts) if task.stream_reply else 0,
+        started_at=started,
+        first_token_at=first_token_at,
+    )
+
+
+def estimated_usage(task: TaskAssigned, parts: list[str]) -> Usage:
+    """For servers that do not report usage in streams: one chunk is about one token,
+    and English prompts run about four characters a token."""
+    prompt_chars = sum(len(m.content) for m in task.messages)
+    return Usage(prompt_tokens=max(1, prompt_chars // 4), completion_tokens=len(parts))

@@ -1,0 +1,26 @@
+"""Expert-worker settings. Model configuration uses the reference system's names:
+INFERENCE_SERVERS (JSON list of endpoints) and EXPERT_MODELS (category -> models)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.inference import LOCAL_MODEL, LOCAL_SERVER, ExpertModel, InferenceServer
+
+
+class ExpertSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EXPERTS_", populate_by_name=True)
+
+    kafka_url: str = Field(
+        default="127.0.0.1:9092", validation_alias=AliasChoices("EXPERTS_KAFKA_URL", "KAFKA_URL")
+    )
+    group_id: str = "moe-experts"
+    concurrency: int = Field(default=32, ge=1, description="Tasks answered at once per worker.")
+    inference_servers: list[InferenceServer] = Field(
+        default=[LOCAL_SERVER], validation_alias="INFERENCE_SERVERS", min_length=1
+    )
+    expert_models: dict[str, list[ExpertModel]] = Field(
+        default={"general": [ExpertModel(model=LOCAL_MODEL, endpoint=LOCAL_SERVER.name)]},
+        validation_alias="EXPERT_MODELS",
+    )

@@ -1,0 +1,138 @@
+"""The gateway: OpenAI-compatible HTTP in, RequestReceived out, moe.replies relayed back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI, Header
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from faststream.kafka import KafkaBroker
+
+from contracts import ReplyError, RequestReceived, new_id, response_id_for
+from contracts.topics import REQUESTS
+from contracts.wire import make_broker, publish_event
+from services.gateway.errors import ApiError, install_error_handlers
+from services.gateway.openai_models import ChatCompletionRequest
+from services.gateway.relay import collect, stream_events, timeout_error
+from services.gateway.replies import Overloaded, PendingReplies, ReplyStream, ReplyTimeout
+from services.gateway.reply_consumer import attach_reply_consumer, wait_until_assigned
+from services.gateway.settings import MODEL_MODES, GatewaySettings
+
+
+def authenticate(settings: GatewaySettings, authorization: str | None) -> str:
+    """The tenant of the caller. With no API keys configured, everyone is 'default'."""
+    if not settings.api_keys:
+        return "default"
+    scheme, _, key = (authorization or "").partition(" ")
+    tenant = settings.api_keys.get(key.strip()) if scheme.lower() == "bearer" else None
+    if tenant is None:
+        raise ApiError(401, "Invalid or missing API key.", code="invalid_api_key")
+    return tenant
+
+
+def reply_error(event: ReplyError) -> ApiError:
+    return ApiError(event.status, event.message, code=event.code)
+
+
+def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> FastAPI:
+    broker = broker or make_broker(settings.kafka_url, "gateway")
+    pending = PendingReplies(settings.max_in_flight)
+    subscriber = attach_reply_consumer(broker, pending)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await broker.start()
+        await wait_until_assigned(subscriber)
+        yield
+        await broker.stop()
+
+    app = FastAPI(title="Sovereign MoE gateway", lifespan=lifespan)
+    app.state.broker, app.state.pending = broker, pending
+    install_error_handlers(app)
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        ok = await broker.ping(timeout=2.0)
+        body = {"status": "ok" if ok else "degraded", "in_flight": len(pending)}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "moe"} for m in MODEL_MODES]
+        return {"object": "list", "data": data}
+
+    async def open_request(body: ChatCompletionRequest, tenant: str) -> ReplyStream:
+        mode = MODEL_MODES.get(body.model)
+        if mode is None:
+            known = ", ".join(MODEL_MODES)
+            raise ApiError(
+                404, f"Model '{body.model}' not found (available: {known}).",
+                code="model_not_found", param="model",
+            )
+        request_id = new_id()
+        try:
+            stream = pending.open(request_id, settings.reply_timeout_s)
+        except Overloaded as exc:
+            headers = {"Retry-After": str(settings.retry_after_s)}
+            raise ApiError(429, "Gateway is saturated, retry later.", code="overloaded",
+                           headers=headers) from exc
+        event = RequestReceived(
+            request_id=request_id,
+            tenant=tenant,
+            messages=[m.to_contract() for m in body.messages],
+            mode=mode,  # type: ignore[arg-type]
+            model=body.model,
+            options=body.options(),
+            deadline_at=time.time() + settings.reply_timeout_s,
+        )
+        try:
+            await publish_event(broker, event, REQUESTS)
+        except KafkaError as exc:
+            pending.close(request_id)
+            raise ApiError(503, f"Event broker unavailable: {exc}", code="broker_unavailable") from exc
+        return stream
+
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat_completions(
+        body: ChatCompletionRequest, authorization: str | None = Header(default=None)
+    ) -> Response | dict[str, Any]:
+        stream = await open_request(body, authenticate(settings, authorization))
+        response_id = response_id_for(stream.request_id)
+        try:
+            first = await stream.next()
+        except ReplyTimeout:
+            first = timeout_error()
+        if isinstance(first, ReplyError):
+            pending.close(stream.request_id)
+            raise reply_error(first)
+        if body.stream:
+            events = stream_events(stream, first, response_id, body.model, body.include_usage)
+            return StreamingResponse(
+                _closing(events, pending, stream.request_id),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Request-Id": stream.request_id},
+            )
+        try:
+            result = await collect(stream, first, response_id, body.model)
+        finally:
+            pending.close(stream.request_id)
+        if isinstance(result, ReplyError):
+            raise reply_error(result)
+        return result
+
+    return app
+
+
+async def _closing(
+    events: AsyncIterator[bytes], pending: PendingReplies, request_id: str
+) -> AsyncIterator[bytes]:
+    """Forget the request however the stream ends, client disconnect included."""
+    try:
+        async for data in events:
+            yield data
+    finally:
+        pending.close(request_id)

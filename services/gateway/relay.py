@@ -1,0 +1,72 @@
+"""Turns a request's reply events into the OpenAI response: SSE chunks or one completion."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pydantic_core import to_json
+
+from contracts import ReplyChunk, ReplyDone, ReplyError
+from services.gateway.errors import error_body
+from services.gateway.openai_models import chunk, completion, usage_chunk
+from services.gateway.replies import ReplyEvent, ReplyStream, ReplyTimeout
+
+DONE = b"data: [DONE]\n\n"
+
+
+def sse(payload: dict[str, Any], event_id: int | None = None) -> bytes:
+    prefix = f"id: {event_id}\n".encode() if event_id is not None else b""
+    return prefix + b"data: " + to_json(payload) + b"\n\n"
+
+
+def timeout_error() -> ReplyError:
+    return ReplyError(
+        request_id="-", status=504, code="timeout", message="No reply before the deadline."
+    )
+
+
+async def stream_events(
+    stream: ReplyStream, first: ReplyEvent, response_id: str, model: str, include_usage: bool
+) -> AsyncIterator[bytes]:
+    """OpenAI chunk order: role chunk, content chunks, finish_reason chunk, usage chunk
+    (when asked), [DONE]. An error mid-stream becomes an error event, then [DONE]."""
+    yield sse(chunk(response_id, model, {"role": "assistant", "content": ""}))
+    event = first
+    while True:
+        if isinstance(event, ReplyChunk):
+            if event.delta:
+                yield sse(chunk(response_id, model, {"content": event.delta}), event.seq)
+        elif isinstance(event, ReplyDone):
+            yield sse(chunk(response_id, model, {}, event.finish_reason), event.seq)
+            if include_usage:
+                yield sse(usage_chunk(response_id, model, event.usage))
+            yield DONE
+            return
+        else:
+            yield sse(error_body(event.status, event.message, event.code, None))
+            yield DONE
+            return
+        try:
+            event = await stream.next()
+        except ReplyTimeout:
+            event = timeout_error()
+
+
+async def collect(stream: ReplyStream, first: ReplyEvent, response_id: str, model: str) -> (
+    dict[str, Any] | ReplyError
+):
+    """The whole answer as one chat.completion, or the error that ended it."""
+    parts: list[str] = []
+    event = first
+    while True:
+        if isinstance(event, ReplyChunk):
+            parts.append(event.delta)
+        elif isinstance(event, ReplyDone):
+            return completion(response_id, model, "".join(parts), event.finish_reason, event.usage)
+        else:
+            return event
+        try:
+            event = await stream.next()
+        except ReplyTimeout:
+            return timeout_error()

@@ -1,0 +1,72 @@
+"""Routes reply events from moe.replies to the HTTP request waiting for them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from contracts import ReplyChunk, ReplyDone, ReplyError
+
+ReplyEvent = ReplyChunk | ReplyDone | ReplyError
+
+
+class ReplyTimeout(Exception):
+    """No reply event arrived before the request's deadline."""
+
+
+class Overloaded(Exception):
+    """Too many requests are waiting for replies on this gateway."""
+
+
+class ReplyStream:
+    """The reply events of one request, in `seq` order, duplicates dropped."""
+
+    def __init__(self, request_id: str, deadline: float) -> None:
+        self.request_id = request_id
+        self.deadline = deadline
+        self._queue: asyncio.Queue[ReplyEvent] = asyncio.Queue()
+        self._next_seq = 0
+
+    def put(self, event: ReplyEvent) -> None:
+        if isinstance(event, ReplyChunk):
+            # A redelivered chunk (producer retry) must not be shown twice.
+            if event.seq < self._next_seq:
+                return
+            self._next_seq = event.seq + 1
+        self._queue.put_nowait(event)
+
+    async def next(self) -> ReplyEvent:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise ReplyTimeout
+        try:
+            return await asyncio.wait_for(self._queue.get(), remaining)
+        except TimeoutError as exc:
+            raise ReplyTimeout from exc
+
+
+class PendingReplies:
+    """Open reply streams of this gateway instance, bounded to apply backpressure."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._streams: dict[str, ReplyStream] = {}
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def open(self, request_id: str, timeout_s: float) -> ReplyStream:
+        if len(self._streams) >= self.capacity:
+            raise Overloaded
+        stream = ReplyStream(request_id, time.monotonic() + timeout_s)
+        self._streams[request_id] = stream
+        return stream
+
+    def close(self, request_id: str) -> None:
+        self._streams.pop(request_id, None)
+
+    def deliver(self, event: ReplyEvent) -> None:
+        # Every gateway instance reads every reply; most belong to other instances.
+        stream = self._streams.get(event.request_id)
+        if stream is not None:
+            stream.put(event)

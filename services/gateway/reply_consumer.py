@@ -1,0 +1,40 @@
+"""The gateway's consumer of moe.replies."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import TopicPartition
+from faststream.kafka import KafkaBroker
+from faststream.kafka.subscriber.usecase import LogicSubscriber
+
+from contracts.events import ReplyEvent
+from contracts.topics import PARTITIONS, REPLIES
+from contracts.wire import CONSUMER_OPTIONS
+from services.gateway.replies import PendingReplies
+
+
+def attach_reply_consumer(broker: KafkaBroker, pending: PendingReplies) -> LogicSubscriber:  # type: ignore[type-arg]
+    # No consumer group: every gateway instance reads every partition, because the
+    # request waiting for a reply may be held by any instance.
+    subscriber = broker.subscriber(REPLIES, auto_offset_reset="latest", **CONSUMER_OPTIONS)
+
+    @subscriber
+    async def on_reply(event: ReplyEvent) -> None:
+        pending.deliver(event)
+
+    return subscriber
+
+
+async def wait_until_assigned(subscriber: LogicSubscriber, timeout_s: float = 30.0) -> None:  # type: ignore[type-arg]
+    """Resolve the consumer's start offsets before serving, so that no reply published
+    right after the first request can fall before the consumer's starting position."""
+    consumer = getattr(subscriber, "consumer", None)
+    if consumer is None:  # the in-memory test broker has no real consumer
+        return
+    partitions = [TopicPartition(REPLIES, p) for p in range(PARTITIONS[REPLIES])]
+    async with asyncio.timeout(timeout_s):
+        while not consumer.assignment():
+            await asyncio.sleep(0.01)
+        for partition in partitions:
+            await consumer.position(partition)

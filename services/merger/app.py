@@ -1,0 +1,49 @@
+"""The merger: fan-in over moe.plans + moe.results, then the reply's end (or the whole
+reply, for plans that did not stream) to moe.replies and the answer to moe.answers."""
+
+from __future__ import annotations
+
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from faststream import FastStream
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaBroker as ContextBroker
+from faststream.middlewares import AckPolicy
+
+from contracts.events import MergerInput
+from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS
+from contracts.wire import CONSUMER_OPTIONS, make_broker, publish_event
+from services.merger.fan_in import FanIn
+from services.merger.merge import merge
+from services.merger.settings import MergerSettings
+
+
+def create_router(settings: MergerSettings, fan_in: FanIn) -> KafkaRouter:
+    router = KafkaRouter()
+
+    # The range assignor gives each member the same partition numbers of both topics;
+    # with round-robin a plan and its results could land on different instances.
+    @router.subscriber(
+        PLANS,
+        RESULTS,
+        group_id=settings.group_id,
+        partition_assignment_strategy=(RangePartitionAssignor,),
+        ack_policy=AckPolicy.ACK,
+        **CONSUMER_OPTIONS,
+    )
+    async def on_event(event: MergerInput, broker: ContextBroker) -> None:
+        gathered = fan_in.add(event)
+        if gathered is None:
+            return
+        outcome = merge(*gathered)
+        for reply in outcome.replies:
+            await publish_event(broker, reply, REPLIES)
+        if outcome.answer is not None:
+            await publish_event(broker, outcome.answer, ANSWERS)
+
+    return router
+
+
+def create_app(settings: MergerSettings, broker: KafkaBroker | None = None) -> FastStream:
+    broker = broker or make_broker(settings.kafka_url, "merger")
+    broker.include_router(create_router(settings, FanIn(settings.orphan_ttl_s)))
+    return FastStream(broker)

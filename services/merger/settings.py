@@ -1,0 +1,18 @@
+"""Merger settings, read from MERGER_* (and the shared KAFKA_URL)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MergerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MERGER_")
+
+    kafka_url: str = Field(
+        default="127.0.0.1:9092", validation_alias=AliasChoices("MERGER_KAFKA_URL", "KAFKA_URL")
+    )
+    group_id: str = "moe-merger"
+    orphan_ttl_s: float = Field(
+        default=600.0, gt=0, description="Forget a request whose events stop arriving."
+    )

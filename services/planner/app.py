@@ -1,0 +1,37 @@
+"""The planner: consumes moe.requests, emits the plan to moe.plans and one TaskAssigned
+per sub-task to its worker's moe.tasks.<kind> topic."""
+
+from __future__ import annotations
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaBroker as ContextBroker
+from faststream.middlewares import AckPolicy
+
+from contracts import RequestReceived
+from contracts.topics import PLANS, REQUESTS, task_topic
+from contracts.wire import CONSUMER_OPTIONS, make_broker, publish_event
+from services.planner.plan import plan_request
+from services.planner.settings import PlannerSettings
+
+
+def create_router(settings: PlannerSettings) -> KafkaRouter:
+    router = KafkaRouter()
+
+    @router.subscriber(
+        REQUESTS, group_id=settings.group_id, ack_policy=AckPolicy.ACK, **CONSUMER_OPTIONS
+    )
+    async def on_request(request: RequestReceived, broker: ContextBroker) -> None:
+        plan, tasks = plan_request(request)
+        # Plan first: the merger must know how many results to wait for.
+        await publish_event(broker, plan, PLANS)
+        for task in tasks:
+            await publish_event(broker, task, task_topic(task.task.worker))
+
+    return router
+
+
+def create_app(settings: PlannerSettings, broker: KafkaBroker | None = None) -> FastStream:
+    broker = broker or make_broker(settings.kafka_url, "planner")
+    broker.include_router(create_router(settings))
+    return FastStream(broker)
