@@ -1,0 +1,85 @@
+from faststream.kafka import TestKafkaBroker
+
+from contracts import AnswerCommitted, PlanCreated, ReplyChunk, ReplyDone, ReplyError, TaskResult
+from contracts import TaskSpec, Usage
+from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS
+from contracts.wire import make_broker
+from services.merger.app import create_app
+from services.merger.fan_in import FanIn
+from services.merger.settings import MergerSettings
+from tests.unit.conftest import capture
+
+
+def plan(request_id: str, *tasks: TaskSpec, streaming: str | None = None) -> PlanCreated:
+    return PlanCreated(
+        request_id=request_id, tasks=list(tasks), streaming_task_id=streaming, question="q?"
+    )
+
+
+def result(request_id: str, task_id: str, **fields: object) -> TaskResult:
+    return TaskResult.model_validate({"request_id": request_id, "task_id": task_id, **fields})
+
+
+def merger_broker():  # type: ignore[no-untyped-def]
+    broker = make_broker("unused:9092", "merger")
+    create_app(MergerSettings(), broker)
+    return broker, capture(broker, [REPLIES, ANSWERS])
+
+
+async def test_streamed_plan_ends_with_done_after_the_streamed_chunks() -> None:
+    broker, seen = merger_broker()
+    usage = Usage(prompt_tokens=5, completion_tokens=3)
+    async with TestKafkaBroker(broker) as test_broker:
+        # The result may overtake the plan: fan-in must not care about the order.
+        await test_broker.publish(
+            result("r1", "t1", output="abc", streamed_chunks=3, usage=usage,
+                   finish_reason="length").model_dump(mode="json"), RESULTS)
+        await test_broker.publish(
+            plan("r1", TaskSpec(id="t1", task="q?"), streaming="t1").model_dump(mode="json"), PLANS)
+        [done] = await seen.wait_for(REPLIES)
+        [answer] = await seen.wait_for(ANSWERS)
+    assert isinstance(done, ReplyDone)
+    assert done.seq == 3 and done.usage == usage and done.finish_reason == "length"
+    assert isinstance(answer, AnswerCommitted)
+    assert answer.answer == "abc" and answer.response_id == "chatcmpl-r1"
+
+
+async def test_unstreamed_plan_combines_results_by_source_priority() -> None:
+    broker, seen = merger_broker()
+    tasks = (TaskSpec(id="e", task="x"), TaskSpec(id="t", task="y", worker="tool", tool="calc"))
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(plan("r2", *tasks).model_dump(mode="json"), PLANS)
+        await test_broker.publish(result("r2", "e", output="expert says").model_dump(mode="json"),
+                                  RESULTS)
+        assert seen.events[REPLIES] == []  # still waiting for the tool
+        await test_broker.publish(result("r2", "t", output="42").model_dump(mode="json"), RESULTS)
+        chunk, done = await seen.wait_for(REPLIES, 2)
+    assert isinstance(chunk, ReplyChunk) and chunk.seq == 0
+    assert chunk.delta == "42\n\nexpert says"
+    assert isinstance(done, ReplyDone) and done.seq == 1
+
+
+async def test_failed_streamed_task_becomes_reply_error_after_its_chunks() -> None:
+    broker, seen = merger_broker()
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(
+            plan("r3", TaskSpec(id="t1", task="q"), streaming="t1").model_dump(mode="json"), PLANS)
+        await test_broker.publish(
+            result("r3", "t1", error="model down", streamed_chunks=2).model_dump(mode="json"),
+            RESULTS)
+        [error] = await seen.wait_for(REPLIES)
+    assert isinstance(error, ReplyError)
+    assert error.seq == 2 and error.status == 502 and "model down" in error.message
+    assert seen.events[ANSWERS] == []
+
+
+def test_fan_in_forgets_requests_whose_events_stop() -> None:
+    fan_in = FanIn(orphan_ttl_s=0.001)
+    assert fan_in.add(plan("old", TaskSpec(id="a", task="q"))) is None
+    assert len(fan_in) == 1
+    import time
+
+    time.sleep(0.01)
+    fan_in._next_sweep = 0.0
+    assert fan_in.add(plan("new", TaskSpec(id="b", task="q"))) is None
+    assert len(fan_in) == 1
