@@ -13,16 +13,17 @@ from contracts.topics import PLANS, REQUESTS, task_topic
 from contracts.wire import CONSUMER_OPTIONS, make_broker, publish_event
 from services.planner.plan import plan_request
 from services.planner.settings import PlannerSettings
+from services.planner.tool_catalog import ToolCatalog
 
 
-def create_router(settings: PlannerSettings) -> KafkaRouter:
+def create_router(settings: PlannerSettings, catalog: ToolCatalog) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
         REQUESTS, group_id=settings.group_id, ack_policy=AckPolicy.ACK, **CONSUMER_OPTIONS
     )
     async def on_request(request: RequestReceived, broker: ContextBroker) -> None:
-        plan, tasks = plan_request(request)
+        plan, tasks = plan_request(request, catalog)
         # Plan first: the merger must know how many results to wait for.
         await publish_event(broker, plan, PLANS)
         for task in tasks:
@@ -31,7 +32,13 @@ def create_router(settings: PlannerSettings) -> KafkaRouter:
     return router
 
 
-def create_app(settings: PlannerSettings, broker: KafkaBroker | None = None) -> FastStream:
+def create_app(
+    settings: PlannerSettings, broker: KafkaBroker | None = None, catalog: ToolCatalog | None = None
+) -> FastStream:
     broker = broker or make_broker(settings.kafka_url, "planner")
-    broker.include_router(create_router(settings))
-    return FastStream(broker)
+    catalog = catalog or ToolCatalog(settings.tools_url)
+    broker.include_router(create_router(settings, catalog))
+    app = FastStream(broker)
+    app.on_startup(catalog.start)
+    app.after_shutdown(catalog.stop)
+    return app

@@ -13,3 +13,8 @@ class PlannerSettings(BaseSettings):
         default="127.0.0.1:9092", validation_alias=AliasChoices("PLANNER_KAFKA_URL", "KAFKA_URL")
     )
     group_id: str = "moe-planner"
+    tools_url: str = Field(
+        default="http://127.0.0.1:8003",
+        validation_alias=AliasChoices("PLANNER_TOOLS_URL", "TOOLS_URL"),
+        description="Tools service whose GET /tools lists the plannable tools; empty: none.",
+    )

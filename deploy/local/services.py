@@ -1,0 +1,107 @@
+"""The project's own services in the local stack. Each is `python -m services.<name>`;
+adding one is a line in SERVICES."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+from deploy.local.component import Component, HealthCheck
+from deploy.local.config import StackConfig
+from deploy.local.errors import StackError
+from deploy.local.health import http_ok, log_contains
+
+FASTSTREAM_READY = "FastStream app started successfully"
+"""Logged by a FastStream app once its subscribers have joined their consumer groups.
+A consumer has no port to probe, and until it has joined, a request published with no
+committed offset for its group yet can be skipped; "alive for a few seconds" proved too
+weak on 2 cores (the join alone takes about 5 s with several services starting)."""
+
+SETTLE_S = 2.0
+"""Each service must still be alive this long after it reported ready."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    http_port: Literal["gateway", "tools"] | None = None
+    """Which configured port serves GET /health; None: wait for FASTSTREAM_READY in the
+    service's log instead (a pure Kafka consumer)."""
+    optional: bool = False
+    """Started only once services/<name>/__main__.py exists (its issue has landed)."""
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("gateway", http_port="gateway"),
+    ServiceSpec("planner"),
+    ServiceSpec("experts"),
+    ServiceSpec("merger"),
+    ServiceSpec("tools", http_port="tools", optional=True),
+)
+
+
+def services_dir() -> Path:
+    spec = importlib.util.find_spec("services")
+    if spec is None or not spec.submodule_search_locations:
+        raise StackError("the `services` package is not importable; run `make setup`.")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def is_available(spec: ServiceSpec) -> bool:
+    return (services_dir() / spec.name / "__main__.py").is_file()
+
+
+def service_env(config: StackConfig) -> dict[str, str]:
+    """Environment every service gets: broker, model endpoints, its own host/port."""
+    return {
+        "KAFKA_URL": config.bootstrap,
+        **config.model_env(),
+        "GATEWAY_HOST": config.gateway_host,
+        "GATEWAY_PORT": str(config.gateway_port),
+        "TOOLS_PORT": str(config.tools_port),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def service_component(spec: ServiceSpec, config: StackConfig) -> Component:
+    if spec.http_port == "gateway":
+        host, port = config.gateway_host, config.gateway_port
+    elif spec.http_port == "tools":
+        host, port = "127.0.0.1", config.tools_port
+    else:
+        host, port = "", 0
+    base = f"http://{host}:{port}" if port else None
+    log_path = config.log_dir / f"{spec.name}.log"
+    health: HealthCheck
+    if base:
+        health = partial(http_ok, f"{base}/health")
+    else:
+        health = partial(log_contains, log_path, FASTSTREAM_READY)
+    return Component(
+        name=spec.name,
+        command=[sys.executable, "-m", f"services.{spec.name}"],
+        log_path=log_path,
+        env=service_env(config),
+        health=health,
+        ports={"HTTP port": port} if port else {},
+        url=base,
+        startup_timeout_s=90.0,
+        settle_s=SETTLE_S,
+    )
+
+
+def service_components(config: StackConfig) -> list[Component]:
+    """One component per service whose code exists; a missing required one is an error."""
+    components = []
+    for spec in SERVICES:
+        if is_available(spec):
+            components.append(service_component(spec, config))
+        elif not spec.optional:
+            raise StackError(
+                f"service {spec.name} has no services/{spec.name}/__main__.py to start"
+            )
+    return components

@@ -1,0 +1,62 @@
+"""The precision tools the planner may plan, learned from the tools service at run
+time (GET /tools), so a tool added there needs no change here."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class ToolCatalog:
+    """Refreshed in the background; empty (no tool plans) while the service is away."""
+
+    def __init__(self, tools_url: str, refresh_s: float = 30.0) -> None:
+        self._url = tools_url.rstrip("/")
+        self._refresh_s = refresh_s
+        self._tools: dict[str, ToolSpec] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def get(self, name: str) -> ToolSpec | None:
+        return self._tools.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    async def refresh(self, client: httpx.AsyncClient) -> None:
+        try:
+            response = await client.get(f"{self._url}/tools")
+            response.raise_for_status()
+            listed = response.json()["tools"]
+            self._tools = {t["name"]: ToolSpec(t["name"], t["description"], t["parameters"])
+                           for t in listed}
+        except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
+            log.warning("tool_catalog_unavailable", url=self._url, error=str(exc))
+
+    async def _refresh_forever(self) -> None:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            while True:
+                await self.refresh(client)
+                await asyncio.sleep(self._refresh_s if self._tools else 2.0)
+
+    async def start(self) -> None:
+        if self._url and self._task is None:
+            self._task = asyncio.create_task(self._refresh_forever())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None

@@ -1,0 +1,20 @@
+"""`python -m services.tools`: the tools service (Kafka worker, REST and MCP) in one process.
+
+Imports stay inside `main()`: tool worker processes re-import the main module when they
+start, and should not pay for the web stack they never use."""
+
+from __future__ import annotations
+
+
+def main() -> None:
+    import uvicorn
+
+    from services.tools.app import create_app
+    from services.tools.settings import ToolsSettings
+
+    settings = ToolsSettings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

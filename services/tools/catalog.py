@@ -1,0 +1,48 @@
+"""All tools by name, and the one entry point worker processes call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from services.tools import arithmetic, data, dates, network, symbolic, text, units
+from services.tools.math_text import math_from_text
+from services.tools.registry import Result, Tool, ToolError
+
+TOOLS: dict[str, Tool[Any]] = {
+    tool.name: tool
+    for family in (arithmetic, symbolic, dates, units, text, data, network)
+    for tool in family.TOOLS
+}
+MATH_NODE = "symbolic_math"
+MATH_TEXT = "symbolic_math:text"
+"""Job name for a worded `math` task: reading the words runs in the worker, like the maths."""
+
+
+def get_tool(name: str) -> Tool[Any]:
+    tool = TOOLS.get(name)
+    if tool is None:
+        raise ToolError(f"no tool named {name!r}", "tool", "unknown_tool")
+    return tool
+
+
+def specs() -> list[dict[str, Any]]:
+    return [tool.spec() for tool in TOOLS.values()]
+
+
+def _json_safe(result: Result) -> Result:
+    """Every interface sends results as JSON, where infinities and NaN do not exist."""
+    try:
+        json.dumps(result, allow_nan=False)
+    except ValueError:
+        raise ToolError("the result is not a finite number", None, "resource_limit") from None
+    return result
+
+
+def execute(name: str, args: Mapping[str, Any] | None) -> Result:
+    """Validate and run one call; ToolError is the only failure a caller should see."""
+    if name == MATH_TEXT:
+        task = str((args or {}).get("task", ""))
+        return _json_safe(TOOLS[MATH_NODE].func(math_from_text(task)))
+    return _json_safe(get_tool(name).run(args))

@@ -1,0 +1,72 @@
+"""Kafka side of the service: tool tasks (and research tasks when research is on) in,
+TaskResults out. Handlers are registered by `build_broker`, never at import time."""
+
+from __future__ import annotations
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaRouter
+
+from contracts.events import TaskAssigned
+from contracts.topics import RESULTS, task_topic
+from contracts.wire import CONSUMER_OPTIONS, dead_letter_middleware, publish_event
+from services.tools.research import Research
+from services.tools.runner import ToolRunner
+from services.tools.settings import ToolsSettings
+
+SERVICE = "tools"
+TOOL_GROUP = "moe-tools"
+RESEARCH_GROUP = "moe-research"
+
+
+def build_router(
+    broker: KafkaBroker, runner: ToolRunner, research: Research | None, worker_id: str
+) -> KafkaRouter:
+    router = KafkaRouter()
+
+    async def on_tool_task(event: TaskAssigned) -> None:
+        result = await runner.run_task(event, worker_id)
+        await publish_event(broker, result, RESULTS)
+
+    # ACK after the handler: a task whose result was never published is redelivered to
+    # another member of the group; a task that fails is answered with an error TaskResult
+    # and an undecodable event goes to moe.dlq via the middleware, so neither blocks.
+    # A new consumer group starts from the earliest offset: tasks published before the
+    # first tools worker joined are still answered (stale ones with a deadline error).
+    # (Registered by call, not as a decorator: with **CONSUMER_OPTIONS the decorator's
+    # overloads resolve to Any, which would erase the handler's types.)
+    router.subscriber(
+        task_topic("tool"),
+        group_id=TOOL_GROUP,
+        ack_policy=AckPolicy.ACK,
+        auto_offset_reset="earliest",
+        **CONSUMER_OPTIONS,
+    )(on_tool_task)
+
+    if research is not None:
+        searx = research
+
+        async def on_research_task(event: TaskAssigned) -> None:
+            result = await searx.run_task(event, worker_id)
+            await publish_event(broker, result, RESULTS)
+
+        router.subscriber(
+            task_topic("research"),
+            group_id=RESEARCH_GROUP,
+            ack_policy=AckPolicy.ACK,
+            auto_offset_reset="earliest",
+            **CONSUMER_OPTIONS,
+        )(on_research_task)
+
+    return router
+
+
+def build_broker(
+    settings: ToolsSettings, runner: ToolRunner, research: Research | None
+) -> KafkaBroker:
+    broker = KafkaBroker(
+        settings.kafka_url,
+        client_id=settings.worker_id,
+        middlewares=[dead_letter_middleware(SERVICE)],
+    )
+    broker.include_router(build_router(broker, runner, research, settings.worker_id))
+    return broker

@@ -1,0 +1,92 @@
+"""What a tool is: a name, a description the planner reads, a pydantic argument model whose
+JSON schema is published, and a pure function from validated arguments to a JSON result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+ErrorCode = Literal["invalid_argument", "unknown_tool", "timeout", "resource_limit", "internal"]
+Result = dict[str, Any]
+
+
+class ToolError(Exception):
+    """A tool call that cannot produce a result; `argument` names the culprit if one is."""
+
+    def __init__(
+        self,
+        message: str,
+        argument: str | None = None,
+        code: ErrorCode = "invalid_argument",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.argument = argument
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.argument}: {self.message}" if self.argument else self.message
+
+    def to_wire(self) -> tuple[str, str | None, str]:
+        """Picklable form, so worker processes can hand errors back over a pipe."""
+        return (self.message, self.argument, self.code)
+
+    @classmethod
+    def from_wire(cls, wire: tuple[str, str | None, str]) -> ToolError:
+        message, argument, code = wire
+        return cls(message, argument, code)  # type: ignore[arg-type]
+
+
+class ToolArgs(BaseModel):
+    """Base of every argument model: unknown arguments are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ArgsT = TypeVar("ArgsT", bound=ToolArgs)
+
+
+@dataclass(frozen=True)
+class Tool(Generic[ArgsT]):
+    name: str
+    description: str
+    args: type[ArgsT]
+    func: Callable[[ArgsT], Result]
+    timeout: float | None = None
+    """Tighter per-call limit than the service default, for tools that can run away."""
+    timeout_argument: str | None = None
+    """The argument blamed when the call runs out of time (e.g. a regex pattern)."""
+
+    def parse(self, raw: Mapping[str, Any] | None) -> ArgsT:
+        try:
+            return self.args.model_validate(dict(raw or {}))
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+
+    def run(self, raw: Mapping[str, Any] | None) -> Result:
+        return self.func(self.parse(raw))
+
+    def spec(self) -> dict[str, Any]:
+        """The shape the planner, GET /tools and MCP tools/list all publish."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.args.model_json_schema(),
+        }
+
+
+def validation_error(exc: ValidationError) -> ToolError:
+    """The first problem pydantic found, phrased for a caller and naming the argument."""
+    first = exc.errors(include_url=False)[0]
+    loc = first.get("loc") or ()
+    argument = str(loc[0]) if loc else None
+    detail = ".".join(str(part) for part in loc[1:])
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if first.get("type") == "extra_forbidden":
+        message = "unknown argument"
+    if detail:
+        message = f"{message} (at {detail})"
+    return ToolError(message, argument)

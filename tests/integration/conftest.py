@@ -1,0 +1,107 @@
+"""Integration lane: a real Tansu broker on a free port, the scripted model server over
+real HTTP, and the services running against them over real connections."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from contracts.inference import ExpertModel, InferenceServer
+from deploy.local import free_port, start_broker
+from services.experts.app import create_app as create_experts
+from services.experts.settings import ExpertSettings
+from services.gateway.app import create_app as create_gateway
+from services.gateway.settings import GatewaySettings
+from services.merger.app import create_app as create_merger
+from services.merger.settings import MergerSettings
+from services.planner.app import create_app as create_planner
+from services.planner.settings import PlannerSettings
+from tests.support.scripted_llm import ScriptedModel, create_scripted_app
+from tests.support.servers import serve
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+async def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    port = free_port()
+    broker = await start_broker(port, tmp_path_factory.mktemp("tansu"))
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+async def scripted_server() -> AsyncIterator[tuple[ScriptedModel, str]]:
+    model = ScriptedModel()
+    async with serve(create_scripted_app(model)) as url:
+        yield model, url
+
+
+@pytest.fixture
+def scripted(scripted_server: tuple[ScriptedModel, str]) -> ScriptedModel:
+    model, _ = scripted_server
+    model.reset()
+    return model
+
+
+def expert_settings(kafka_url: str, model_url: str) -> ExpertSettings:
+    return ExpertSettings(
+        kafka_url=kafka_url,
+        inference_servers=[InferenceServer(name="scripted", url=f"{model_url}/v1", timeout=10)],
+        expert_models={"general": [ExpertModel(model="scripted-general", endpoint="scripted")]},
+    )
+
+
+@pytest.fixture(scope="session")
+async def workers(kafka_url: str, scripted_server: tuple[ScriptedModel, str]) -> AsyncIterator[None]:
+    """Planner, expert and merger workers, each a FastStream app on the real broker."""
+    _, model_url = scripted_server
+    apps = [
+        create_planner(PlannerSettings(kafka_url=kafka_url)),
+        create_experts(expert_settings(kafka_url, model_url)),
+        create_merger(MergerSettings(kafka_url=kafka_url)),
+    ]
+    async with AsyncExitStack() as stack:
+        # Concurrently: each consumer group takes seconds to join on Tansu.
+        await asyncio.gather(*(stack.enter_async_context(app) for app in apps))
+        yield
+
+
+@pytest.fixture(scope="session")
+async def gateway_url(kafka_url: str, workers: None) -> AsyncIterator[str]:
+    async with serve(create_gateway(GatewaySettings(kafka_url=kafka_url, reply_timeout_s=20))) as url:
+        yield url
+
+
+async def read_topic(kafka_url: str, topic: str, request_id: str, count: int,
+                     timeout: float = 10.0) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+    """The first `count` events of `request_id` on `topic`, read from the beginning,
+    as an auditor replaying the topic would."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_url, auto_offset_reset="earliest",
+                                fetch_max_wait_ms=5, enable_auto_commit=False)
+    await consumer.start()
+    found: list[tuple[dict[str, Any], dict[str, bytes]]] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(found) < count:
+                batches = await consumer.getmany(timeout_ms=100)
+                for records in batches.values():
+                    for record in records:
+                        if record.key != request_id.encode():
+                            continue
+                        found.append((json.loads(record.value), dict(record.headers)))
+    finally:
+        await consumer.stop()
+    return found

@@ -1,0 +1,145 @@
+"""The request path end to end on the real broker: gateway → planner → expert → merger
+→ gateway, with the scripted model standing in for vLLM."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import openai
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts.topics import ANSWERS, DLQ, PLANS, REPLIES, REQUESTS, RESULTS, task_topic
+from contracts.wire import VERSION_HEADER
+from services.gateway.app import create_app as create_gateway
+from services.gateway.settings import GatewaySettings
+from tests.integration.conftest import read_topic
+from tests.support.scripted_llm import Script, ScriptedModel
+from tests.support.servers import serve
+
+
+def client(gateway_url: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0)
+
+
+async def test_streamed_answer_arrives_through_kafka(gateway_url: str, scripted: ScriptedModel) -> None:
+    stream = await client(gateway_url).chat.completions.create(
+        model="moe-orchestrator",
+        messages=[{"role": "user", "content": "Say hello"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = [chunk async for chunk in stream]
+    contents = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert contents == scripted.script.tokens
+    assert chunks[0].choices[0].delta.role == "assistant"
+    finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finish == ["stop"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
+    assert scripted.calls[0]["messages"][-1]["content"] == "Say hello"
+
+
+async def test_non_streamed_answer_has_usage(gateway_url: str, scripted: ScriptedModel) -> None:
+    scripted.reset(Script(tokens=["4", "2"], prompt_tokens=11))
+    completion = await client(gateway_url).chat.completions.create(
+        model="moe-orchestrator-concise", messages=[{"role": "user", "content": "6*7?"}]
+    )
+    assert completion.choices[0].message.content == "42"
+    assert completion.usage is not None
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (11, 2)
+    assert "briefly" in scripted.calls[0]["messages"][0]["content"]
+
+
+async def test_first_token_reaches_the_client_before_the_model_finishes(
+    gateway_url: str, scripted: ScriptedModel
+) -> None:
+    scripted.reset(Script(tokens=["one", " two", " three", " four"], token_gap_s=0.4))
+    stream = await client(gateway_url).chat.completions.create(
+        model="moe-orchestrator", messages=[{"role": "user", "content": "count"}], stream=True
+    )
+    arrivals: list[tuple[float, str]] = []
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            arrivals.append((time.monotonic(), chunk.choices[0].delta.content))
+    assert [text for _, text in arrivals] == ["one", " two", " three", " four"]
+    # Streamed, not buffered: each token arrived while the model was still generating,
+    # so consecutive arrivals are separated by the model's own gaps.
+    gaps = [later - earlier for (earlier, _), (later, _) in zip(arrivals, arrivals[1:], strict=False)]
+    assert all(gap > 0.2 for gap in gaps), gaps
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_model_server_error_reaches_the_client_as_502(
+    gateway_url: str, scripted: ScriptedModel, stream: bool
+) -> None:
+    scripted.reset(Script(fail_status=500))
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as http:
+        response = await http.post("/v1/chat/completions", json={
+            "model": "moe-orchestrator", "stream": stream,
+            "messages": [{"role": "user", "content": "hi"}],
+        })
+    assert response.status_code == 502
+    assert "scripted-general" in response.json()["error"]["message"]
+
+
+async def test_no_reply_before_the_deadline_is_a_504(
+    kafka_url: str, workers: None, scripted: ScriptedModel
+) -> None:
+    scripted.reset(Script(hang=True))
+    app = create_gateway(GatewaySettings(kafka_url=kafka_url, reply_timeout_s=1.0))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        response = await http.post("/v1/chat/completions", json={
+            "model": "moe-orchestrator", "messages": [{"role": "user", "content": "hi"}],
+        })
+        assert response.status_code == 504
+        assert response.json()["error"]["code"] == "timeout"
+        assert app.state.pending._streams == {}
+
+
+@pytest.mark.parametrize("topic", [REQUESTS, PLANS, RESULTS, task_topic("expert")])
+async def test_malformed_event_is_dead_lettered_and_the_pipeline_keeps_going(
+    kafka_url: str, gateway_url: str, scripted: ScriptedModel, topic: str
+) -> None:
+    key = f"garbage-{topic}".encode()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_url)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b'{"kind": "nonsense"', key=key)
+    finally:
+        await producer.stop()
+    [(letter, _)] = await read_topic(kafka_url, DLQ, key.decode(), 1)
+    assert letter["kind"] == "dead.letter" and letter["original_topic"] == topic
+    assert letter["original_value"] == '{"kind": "nonsense"' and letter["error"]
+    completion = await client(gateway_url).chat.completions.create(
+        model="moe-orchestrator", messages=[{"role": "user", "content": "still there?"}]
+    )
+    assert completion.choices[0].message.content == "Hello from the model."
+
+
+async def test_a_request_trail_can_be_replayed_from_the_topics(
+    kafka_url: str, gateway_url: str, scripted: ScriptedModel
+) -> None:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as http:
+        response = await http.post("/v1/chat/completions", json={
+            "model": "moe-orchestrator", "messages": [{"role": "user", "content": "audit me"}],
+        })
+    request_id = response.json()["id"].removeprefix("chatcmpl-")
+    trail = await asyncio.gather(
+        read_topic(kafka_url, REQUESTS, request_id, 1),
+        read_topic(kafka_url, PLANS, request_id, 1),
+        read_topic(kafka_url, task_topic("expert"), request_id, 1),
+        read_topic(kafka_url, RESULTS, request_id, 1),
+        read_topic(kafka_url, REPLIES, request_id, 6),
+        read_topic(kafka_url, ANSWERS, request_id, 1),
+    )
+    kinds = [event["kind"] for events in trail for event, _ in events]
+    assert kinds == ["request.received", "plan.created", "task.assigned", "task.result",
+                     *["reply.chunk"] * 5, "reply.done", "answer.committed"]
+    headers = [h for events in trail for _, h in events]
+    assert all(h[VERSION_HEADER] == b"1.0" for h in headers)
+    # One W3C trace runs through the whole trail: every hop carries the same trace id.
+    trace_ids = {h["traceparent"].split(b"-")[1] for h in headers}
+    assert len(trace_ids) == 1
+    assert trail[5][0][0]["answer"] == "Hello from the model."
