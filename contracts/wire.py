@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Final
+from typing import Final
 
 import structlog
 from faststream import Context, ExceptionMiddleware
@@ -21,9 +21,10 @@ from contracts.version import CONTRACT_VERSION
 
 VERSION_HEADER: Final = "moe-contract-version"
 
-# Tansu does not wake a waiting fetch when data arrives: with Kafka's default 500 ms
-# wait every hop would cost ~250 ms. A 5 ms wait keeps a hop at a few milliseconds.
-CONSUMER_OPTIONS: Final[dict[str, Any]] = {"fetch_max_wait_ms": 5}
+# Every subscriber passes fetch_max_wait_ms=FETCH_MAX_WAIT_MS. Tansu does not wake a
+# waiting fetch when data arrives: with Kafka's default 500 ms wait every hop would cost
+# ~250 ms. A 5 ms wait keeps a hop at a few milliseconds.
+FETCH_MAX_WAIT_MS: Final = 5
 
 log = structlog.get_logger()
 

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TypeVar
 
 import openai
 import structlog
+from openai import Omit, omit
+from openai.types.chat import ChatCompletionStreamOptionsParam
 
 from contracts import ReplyChunk, TaskAssigned, TaskResult, Usage
 from services.experts.models import ExpertBinding
 from services.experts.prompts import build_messages
 
+T = TypeVar("T")
+STREAM_USAGE: ChatCompletionStreamOptionsParam = {"include_usage": True}
 PublishChunk = Callable[[ReplyChunk], Awaitable[None]]
 log = structlog.get_logger()
 
 
-def request_options(task: TaskAssigned) -> dict[str, Any]:
-    options = task.options.model_dump(exclude_none=True)
-    return {"stream": True, "stream_options": {"include_usage": True}, **options}
+def _given(value: T | None) -> T | Omit:
+    """Unset options are left out of the call, not sent as null."""
+    return omit if value is None else value
 
 
 async def stream_answer(
@@ -35,8 +39,13 @@ async def stream_answer(
     try:
         stream = await binding.client.chat.completions.create(
             model=binding.model,
-            messages=build_messages(task, binding.category),  # type: ignore[arg-type]
-            **request_options(task),
+            messages=build_messages(task, binding.category),
+            stream=True,
+            stream_options=STREAM_USAGE,
+            temperature=_given(task.options.temperature),
+            top_p=_given(task.options.top_p),
+            max_tokens=_given(task.options.max_tokens),
+            stop=_given(task.options.stop),
         )
         async for event in stream:
             if event.usage is not None:
@@ -53,10 +62,14 @@ async def stream_answer(
                 if task.stream_reply:
                     # Awaited: the chunk is in the log before the next one, and all of
                     # them are before the TaskResult that lets the merger finish.
-                    await publish(ReplyChunk(
-                        request_id=task.request_id, tenant=task.tenant,
-                        seq=len(parts), delta=delta,
-                    ))
+                    await publish(
+                        ReplyChunk(
+                            request_id=task.request_id,
+                            tenant=task.tenant,
+                            seq=len(parts),
+                            delta=delta,
+                        )
+                    )
                 parts.append(delta)
     except openai.APIError as exc:
         error = f"model {binding.model!r} failed: {type(exc).__name__}: {exc}"

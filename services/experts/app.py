@@ -11,7 +11,7 @@ from faststream.middlewares import AckPolicy
 
 from contracts import ReplyChunk, TaskAssigned, TaskResult, new_id
 from contracts.topics import REPLIES, RESULTS, task_topic
-from contracts.wire import CONSUMER_OPTIONS, make_broker, publish_event
+from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.experts.answer import stream_answer
 from services.experts.models import ModelPool
 from services.experts.settings import ExpertSettings
@@ -19,8 +19,11 @@ from services.experts.settings import ExpertSettings
 
 def expired(task: TaskAssigned) -> TaskResult:
     return TaskResult(
-        request_id=task.request_id, tenant=task.tenant, task_id=task.task.id,
-        category=task.task.category, error="deadline passed before the task was started",
+        request_id=task.request_id,
+        tenant=task.tenant,
+        task_id=task.task.id,
+        category=task.task.category,
+        error="deadline passed before the task was started",
     )
 
 
@@ -34,7 +37,7 @@ def create_router(settings: ExpertSettings, pool: ModelPool, worker_id: str) -> 
         group_id=settings.group_id,
         max_workers=settings.concurrency,
         ack_policy=AckPolicy.ACK_FIRST,
-        **CONSUMER_OPTIONS,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_task(task: TaskAssigned, broker: ContextBroker) -> None:
         if task.deadline_at is not None and task.deadline_at < time.time():

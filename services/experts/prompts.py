@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from openai.types.chat import ChatCompletionMessageParam
+
 from contracts import ChatMessage, TaskAssigned
 
 HISTORY_TURNS = 4
@@ -39,14 +41,16 @@ def recent_history(messages: list[ChatMessage]) -> list[ChatMessage]:
     return list(reversed(kept))
 
 
-def build_messages(task: TaskAssigned, category: str) -> list[dict[str, str]]:
+def build_messages(task: TaskAssigned, category: str) -> list[ChatCompletionMessageParam]:
     system = ROLES.get(category, ROLES["general"]) + MODES.get(task.mode, "")
     client_system = [m.content for m in task.messages if m.role in ("system", "developer")]
     if client_system:
         system = system + "\n\n" + "\n".join(client_system)
-    history = recent_history(task.messages)
-    return [
-        {"role": "system", "content": system},
-        *({"role": m.role, "content": m.content} for m in history),
-        {"role": "user", "content": task.task.task},
-    ]
+    messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
+    for turn in recent_history(task.messages):
+        if turn.role == "user":
+            messages.append({"role": "user", "content": turn.content})
+        else:
+            messages.append({"role": "assistant", "content": turn.content})
+    messages.append({"role": "user", "content": task.task.task})
+    return messages

@@ -70,21 +70,24 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
         if mode is None:
             known = ", ".join(MODEL_MODES)
             raise ApiError(
-                404, f"Model '{body.model}' not found (available: {known}).",
-                code="model_not_found", param="model",
+                404,
+                f"Model '{body.model}' not found (available: {known}).",
+                code="model_not_found",
+                param="model",
             )
         request_id = new_id()
         try:
             stream = pending.open(request_id, settings.reply_timeout_s)
         except Overloaded as exc:
             headers = {"Retry-After": str(settings.retry_after_s)}
-            raise ApiError(429, "Gateway is saturated, retry later.", code="overloaded",
-                           headers=headers) from exc
+            raise ApiError(
+                429, "Gateway is saturated, retry later.", code="overloaded", headers=headers
+            ) from exc
         event = RequestReceived(
             request_id=request_id,
             tenant=tenant,
             messages=[m.to_contract() for m in body.messages],
-            mode=mode,  # type: ignore[arg-type]
+            mode=mode,
             model=body.model,
             options=body.options(),
             deadline_at=time.time() + settings.reply_timeout_s,
@@ -93,7 +96,9 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
             await publish_event(broker, event, REQUESTS)
         except KafkaError as exc:
             pending.close(request_id)
-            raise ApiError(503, f"Event broker unavailable: {exc}", code="broker_unavailable") from exc
+            raise ApiError(
+                503, f"Event broker unavailable: {exc}", code="broker_unavailable"
+            ) from exc
         return stream
 
     @app.post("/v1/chat/completions", response_model=None)

@@ -53,9 +53,9 @@ async def stream_events(
             event = timeout_error()
 
 
-async def collect(stream: ReplyStream, first: ReplyEvent, response_id: str, model: str) -> (
-    dict[str, Any] | ReplyError
-):
+async def collect(
+    stream: ReplyStream, first: ReplyEvent, response_id: str, model: str
+) -> dict[str, Any] | ReplyError:
     """The whole answer as one chat.completion, or the error that ended it."""
     parts: list[str] = []
     event = first

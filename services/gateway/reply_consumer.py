@@ -10,14 +10,16 @@ from faststream.kafka.subscriber.usecase import LogicSubscriber
 
 from contracts.events import ReplyEvent
 from contracts.topics import PARTITIONS, REPLIES
-from contracts.wire import CONSUMER_OPTIONS
+from contracts.wire import FETCH_MAX_WAIT_MS
 from services.gateway.replies import PendingReplies
 
 
 def attach_reply_consumer(broker: KafkaBroker, pending: PendingReplies) -> LogicSubscriber:  # type: ignore[type-arg]
     # No consumer group: every gateway instance reads every partition, because the
     # request waiting for a reply may be held by any instance.
-    subscriber = broker.subscriber(REPLIES, auto_offset_reset="latest", **CONSUMER_OPTIONS)
+    subscriber = broker.subscriber(
+        REPLIES, auto_offset_reset="latest", fetch_max_wait_ms=FETCH_MAX_WAIT_MS
+    )
 
     @subscriber
     async def on_reply(event: ReplyEvent) -> None:
@@ -34,7 +36,7 @@ async def wait_until_assigned(subscriber: LogicSubscriber, timeout_s: float = 30
         return
     partitions = [TopicPartition(REPLIES, p) for p in range(PARTITIONS[REPLIES])]
     async with asyncio.timeout(timeout_s):
-        while not consumer.assignment():
+        while not consumer.assignment():  # noqa: ASYNC110 - aiokafka has no assignment event
             await asyncio.sleep(0.01)
         for partition in partitions:
             await consumer.position(partition)

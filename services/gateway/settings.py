@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-MODEL_MODES: dict[str, str] = {
+from contracts.events import Mode
+
+MODEL_MODES: dict[str, Mode] = {
     "moe-orchestrator": "default",
     "moe-orchestrator-code": "code",
     "moe-orchestrator-concise": "concise",

@@ -11,7 +11,7 @@ from faststream.middlewares import AckPolicy
 
 from contracts.events import MergerInput
 from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS
-from contracts.wire import CONSUMER_OPTIONS, make_broker, publish_event
+from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.merger.fan_in import FanIn
 from services.merger.merge import merge
 from services.merger.settings import MergerSettings
@@ -28,7 +28,7 @@ def create_router(settings: MergerSettings, fan_in: FanIn) -> KafkaRouter:
         group_id=settings.group_id,
         partition_assignment_strategy=(RangePartitionAssignor,),
         ack_policy=AckPolicy.ACK,
-        **CONSUMER_OPTIONS,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_event(event: MergerInput, broker: ContextBroker) -> None:
         gathered = fan_in.add(event)

@@ -39,8 +39,12 @@ def total_usage(results: list[TaskResult]) -> Usage:
 def _failure(plan: PlanCreated, results: list[TaskResult], seq: int) -> Outcome:
     reasons = "; ".join(r.error or "" for r in results if r.error)
     error = ReplyError(
-        request_id=plan.request_id, tenant=plan.tenant, seq=seq, status=502,
-        code="upstream_error", message=f"No answer could be produced: {reasons}",
+        request_id=plan.request_id,
+        tenant=plan.tenant,
+        seq=seq,
+        status=502,
+        code="upstream_error",
+        message=f"No answer could be produced: {reasons}",
     )
     return Outcome([error], None)
 
@@ -65,14 +69,27 @@ def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
         text, finish = streamed.output, streamed.finish_reason or "stop"
     else:
         text, finish = _combined(plan, results), "stop"
-        replies.append(ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=0, delta=text))
+        replies.append(
+            ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=0, delta=text)
+        )
         seq = 1
     usage = total_usage(results)
-    replies.append(ReplyDone(
-        request_id=plan.request_id, tenant=plan.tenant, seq=seq, finish_reason=finish, usage=usage,
-    ))
+    replies.append(
+        ReplyDone(
+            request_id=plan.request_id,
+            tenant=plan.tenant,
+            seq=seq,
+            finish_reason=finish,
+            usage=usage,
+        )
+    )
     answer = AnswerCommitted(
-        request_id=plan.request_id, tenant=plan.tenant, response_id=response_id_for(plan.request_id),
-        question=plan.question, answer=text, usage=usage, task_ids=[t.id for t in plan.tasks],
+        request_id=plan.request_id,
+        tenant=plan.tenant,
+        response_id=response_id_for(plan.request_id),
+        question=plan.question,
+        answer=text,
+        usage=usage,
+        task_ids=[t.id for t in plan.tasks],
     )
     return Outcome(replies, answer)

@@ -10,7 +10,7 @@ from faststream.middlewares import AckPolicy
 
 from contracts import RequestReceived
 from contracts.topics import PLANS, REQUESTS, task_topic
-from contracts.wire import CONSUMER_OPTIONS, make_broker, publish_event
+from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.planner.plan import plan_request
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
@@ -20,7 +20,10 @@ def create_router(settings: PlannerSettings, catalog: ToolCatalog) -> KafkaRoute
     router = KafkaRouter()
 
     @router.subscriber(
-        REQUESTS, group_id=settings.group_id, ack_policy=AckPolicy.ACK, **CONSUMER_OPTIONS
+        REQUESTS,
+        group_id=settings.group_id,
+        ack_policy=AckPolicy.ACK,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_request(request: RequestReceived, broker: ContextBroker) -> None:
         plan, tasks = plan_request(request, catalog)

@@ -20,8 +20,14 @@ def last_user_text(request: RequestReceived) -> str:
 def choose_task(request_id: str, question: str, catalog: ToolCatalog) -> TaskSpec:
     expression = arithmetic_expression(question)
     if expression is not None and catalog.get("calculate") is not None:
-        return TaskSpec(id=f"{request_id}:1", task=question, category="math", worker="tool",
-                        tool="calculate", args={"expression": expression})
+        return TaskSpec(
+            id=f"{request_id}:1",
+            task=question,
+            category="math",
+            worker="tool",
+            tool="calculate",
+            args={"expression": expression},
+        )
     return TaskSpec(id=f"{request_id}:1", task=question)
 
 

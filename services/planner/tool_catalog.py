@@ -40,8 +40,9 @@ class ToolCatalog:
             response = await client.get(f"{self._url}/tools")
             response.raise_for_status()
             listed = response.json()["tools"]
-            self._tools = {t["name"]: ToolSpec(t["name"], t["description"], t["parameters"])
-                           for t in listed}
+            self._tools = {
+                t["name"]: ToolSpec(t["name"], t["description"], t["parameters"]) for t in listed
+            }
         except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
             log.warning("tool_catalog_unavailable", url=self._url, error=str(exc))
 

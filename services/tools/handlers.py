@@ -8,7 +8,7 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 
 from contracts.events import TaskAssigned
 from contracts.topics import RESULTS, task_topic
-from contracts.wire import CONSUMER_OPTIONS, dead_letter_middleware, publish_event
+from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.tools.research import Research
 from services.tools.runner import ToolRunner
 from services.tools.settings import ToolsSettings
@@ -32,14 +32,12 @@ def build_router(
     # and an undecodable event goes to moe.dlq via the middleware, so neither blocks.
     # A new consumer group starts from the earliest offset: tasks published before the
     # first tools worker joined are still answered (stale ones with a deadline error).
-    # (Registered by call, not as a decorator: with **CONSUMER_OPTIONS the decorator's
-    # overloads resolve to Any, which would erase the handler's types.)
     router.subscriber(
         task_topic("tool"),
         group_id=TOOL_GROUP,
         ack_policy=AckPolicy.ACK,
         auto_offset_reset="earliest",
-        **CONSUMER_OPTIONS,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )(on_tool_task)
 
     if research is not None:
@@ -54,7 +52,7 @@ def build_router(
             group_id=RESEARCH_GROUP,
             ack_policy=AckPolicy.ACK,
             auto_offset_reset="earliest",
-            **CONSUMER_OPTIONS,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )(on_research_task)
 
     return router
@@ -63,10 +61,6 @@ def build_router(
 def build_broker(
     settings: ToolsSettings, runner: ToolRunner, research: Research | None
 ) -> KafkaBroker:
-    broker = KafkaBroker(
-        settings.kafka_url,
-        client_id=settings.worker_id,
-        middlewares=[dead_letter_middleware(SERVICE)],
-    )
+    broker = make_broker(settings.kafka_url, SERVICE)
     broker.include_router(build_router(broker, runner, research, settings.worker_id))
     return broker

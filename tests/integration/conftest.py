@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from contracts import new_id
 from contracts.inference import ExpertModel, InferenceServer
 from deploy.local import free_port, start_broker
 from services.experts.app import create_app as create_experts
@@ -22,6 +23,9 @@ from services.merger.app import create_app as create_merger
 from services.merger.settings import MergerSettings
 from services.planner.app import create_app as create_planner
 from services.planner.settings import PlannerSettings
+from services.planner.tool_catalog import ToolCatalog
+from services.tools.app import create_app as create_tools
+from services.tools.settings import ToolsSettings
 from tests.support.scripted_llm import ScriptedModel, create_scripted_app
 from tests.support.servers import serve
 
@@ -65,36 +69,58 @@ def expert_settings(kafka_url: str, model_url: str) -> ExpertSettings:
 
 
 @pytest.fixture(scope="session")
-async def workers(kafka_url: str, scripted_server: tuple[ScriptedModel, str]) -> AsyncIterator[None]:
-    """Planner, expert and merger workers, each a FastStream app on the real broker."""
+async def workers(
+    kafka_url: str, scripted_server: tuple[ScriptedModel, str]
+) -> AsyncIterator[None]:
+    """Planner, expert, tools and merger workers on the real broker; the planner learns
+    the tool catalog from the tools service over HTTP."""
     _, model_url = scripted_server
+    tools_port = free_port()
+    catalog = ToolCatalog(f"http://127.0.0.1:{tools_port}")
+    tools = create_tools(
+        ToolsSettings(kafka_url=kafka_url, port=tools_port, pool_size=1, worker_id=new_id("tools-"))
+    )
     apps = [
-        create_planner(PlannerSettings(kafka_url=kafka_url)),
+        create_planner(PlannerSettings(kafka_url=kafka_url), catalog=catalog),
         create_experts(expert_settings(kafka_url, model_url)),
         create_merger(MergerSettings(kafka_url=kafka_url)),
     ]
     async with AsyncExitStack() as stack:
         # Concurrently: each consumer group takes seconds to join on Tansu.
-        await asyncio.gather(*(stack.enter_async_context(app) for app in apps))
+        await asyncio.gather(
+            stack.enter_async_context(serve(tools, tools_port)),
+            *(stack.enter_async_context(app) for app in apps),
+        )
+        async with asyncio.timeout(30):
+            while not catalog.names():  # noqa: ASYNC110 - refreshed by the planner's own task
+                await asyncio.sleep(0.1)
         yield
 
 
 @pytest.fixture(scope="session")
 async def gateway_url(kafka_url: str, workers: None) -> AsyncIterator[str]:
-    async with serve(create_gateway(GatewaySettings(kafka_url=kafka_url, reply_timeout_s=20))) as url:
+    async with serve(
+        create_gateway(GatewaySettings(kafka_url=kafka_url, reply_timeout_s=20))
+    ) as url:
         yield url
 
 
-async def read_topic(kafka_url: str, topic: str, request_id: str, count: int,
-                     timeout: float = 10.0) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+async def read_topic(
+    kafka_url: str, topic: str, request_id: str, count: int, timeout_s: float = 10.0
+) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
     """The first `count` events of `request_id` on `topic`, read from the beginning,
     as an auditor replaying the topic would."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_url, auto_offset_reset="earliest",
-                                fetch_max_wait_ms=5, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_url,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=5,
+        enable_auto_commit=False,
+    )
     await consumer.start()
     found: list[tuple[dict[str, Any], dict[str, bytes]]] = []
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout_s):
             while len(found) < count:
                 batches = await consumer.getmany(timeout_ms=100)
                 for records in batches.values():

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from itertools import pairwise
 
 import httpx
 import openai
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from contracts import ChatMessage, PlanCreated, TaskAssigned, TaskSpec, new_id
 from contracts.topics import ANSWERS, DLQ, PLANS, REPLIES, REQUESTS, RESULTS, task_topic
 from contracts.wire import VERSION_HEADER
 from services.gateway.app import create_app as create_gateway
@@ -24,7 +26,9 @@ def client(gateway_url: str) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0)
 
 
-async def test_streamed_answer_arrives_through_kafka(gateway_url: str, scripted: ScriptedModel) -> None:
+async def test_streamed_answer_arrives_through_kafka(
+    gateway_url: str, scripted: ScriptedModel
+) -> None:
     stream = await client(gateway_url).chat.completions.create(
         model="moe-orchestrator",
         messages=[{"role": "user", "content": "Say hello"}],
@@ -32,10 +36,14 @@ async def test_streamed_answer_arrives_through_kafka(gateway_url: str, scripted:
         stream_options={"include_usage": True},
     )
     chunks = [chunk async for chunk in stream]
-    contents = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    contents = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
     assert contents == scripted.script.tokens
     assert chunks[0].choices[0].delta.role == "assistant"
-    finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finish = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert finish == ["stop"]
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
     assert scripted.calls[0]["messages"][-1]["content"] == "Say hello"
@@ -44,7 +52,8 @@ async def test_streamed_answer_arrives_through_kafka(gateway_url: str, scripted:
 async def test_non_streamed_answer_has_usage(gateway_url: str, scripted: ScriptedModel) -> None:
     scripted.reset(Script(tokens=["4", "2"], prompt_tokens=11))
     completion = await client(gateway_url).chat.completions.create(
-        model="moe-orchestrator-concise", messages=[{"role": "user", "content": "6*7?"}]
+        model="moe-orchestrator-concise",
+        messages=[{"role": "user", "content": "The answer to everything?"}],
     )
     assert completion.choices[0].message.content == "42"
     assert completion.usage is not None
@@ -66,7 +75,7 @@ async def test_first_token_reaches_the_client_before_the_model_finishes(
     assert [text for _, text in arrivals] == ["one", " two", " three", " four"]
     # Streamed, not buffered: each token arrived while the model was still generating,
     # so consecutive arrivals are separated by the model's own gaps.
-    gaps = [later - earlier for (earlier, _), (later, _) in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [later - earlier for (earlier, _), (later, _) in pairwise(arrivals)]
     assert all(gap > 0.2 for gap in gaps), gaps
 
 
@@ -76,10 +85,14 @@ async def test_model_server_error_reaches_the_client_as_502(
 ) -> None:
     scripted.reset(Script(fail_status=500))
     async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as http:
-        response = await http.post("/v1/chat/completions", json={
-            "model": "moe-orchestrator", "stream": stream,
-            "messages": [{"role": "user", "content": "hi"}],
-        })
+        response = await http.post(
+            "/v1/chat/completions",
+            json={
+                "model": "moe-orchestrator",
+                "stream": stream,
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+        )
     assert response.status_code == 502
     assert "scripted-general" in response.json()["error"]["message"]
 
@@ -90,9 +103,13 @@ async def test_no_reply_before_the_deadline_is_a_504(
     scripted.reset(Script(hang=True))
     app = create_gateway(GatewaySettings(kafka_url=kafka_url, reply_timeout_s=1.0))
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
-        response = await http.post("/v1/chat/completions", json={
-            "model": "moe-orchestrator", "messages": [{"role": "user", "content": "hi"}],
-        })
+        response = await http.post(
+            "/v1/chat/completions",
+            json={
+                "model": "moe-orchestrator",
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+        )
         assert response.status_code == 504
         assert response.json()["error"]["code"] == "timeout"
         assert app.state.pending._streams == {}
@@ -122,9 +139,13 @@ async def test_a_request_trail_can_be_replayed_from_the_topics(
     kafka_url: str, gateway_url: str, scripted: ScriptedModel
 ) -> None:
     async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as http:
-        response = await http.post("/v1/chat/completions", json={
-            "model": "moe-orchestrator", "messages": [{"role": "user", "content": "audit me"}],
-        })
+        response = await http.post(
+            "/v1/chat/completions",
+            json={
+                "model": "moe-orchestrator",
+                "messages": [{"role": "user", "content": "audit me"}],
+            },
+        )
     request_id = response.json()["id"].removeprefix("chatcmpl-")
     trail = await asyncio.gather(
         read_topic(kafka_url, REQUESTS, request_id, 1),
@@ -135,11 +156,78 @@ async def test_a_request_trail_can_be_replayed_from_the_topics(
         read_topic(kafka_url, ANSWERS, request_id, 1),
     )
     kinds = [event["kind"] for events in trail for event, _ in events]
-    assert kinds == ["request.received", "plan.created", "task.assigned", "task.result",
-                     *["reply.chunk"] * 5, "reply.done", "answer.committed"]
+    assert kinds == [
+        "request.received",
+        "plan.created",
+        "task.assigned",
+        "task.result",
+        *["reply.chunk"] * 5,
+        "reply.done",
+        "answer.committed",
+    ]
     headers = [h for events in trail for _, h in events]
     assert all(h[VERSION_HEADER] == b"1.0" for h in headers)
     # One W3C trace runs through the whole trail: every hop carries the same trace id.
     trace_ids = {h["traceparent"].split(b"-")[1] for h in headers}
     assert len(trace_ids) == 1
     assert trail[5][0][0]["answer"] == "Hello from the model."
+
+
+async def test_arithmetic_is_answered_exactly_by_the_calculate_tool(
+    gateway_url: str, scripted: ScriptedModel
+) -> None:
+    completion = await client(gateway_url).chat.completions.create(
+        model="moe-orchestrator", messages=[{"role": "user", "content": "What is 2**64 - 1?"}]
+    )
+    # Exact, not estimated by a model: no model was called at all.
+    assert "18446744073709551615" in (completion.choices[0].message.content or "")
+    assert scripted.calls == []
+
+
+async def test_planned_precision_task_puts_the_exact_value_in_the_answer(
+    kafka_url: str, gateway_url: str, scripted: ScriptedModel
+) -> None:
+    """A plan published straight to the topics, as a load tester or a replay would:
+    a unit conversion and a hash, fanned out to the tools worker and merged."""
+    request_id = new_id("plan-")
+    tasks = [
+        TaskSpec(
+            id="t1",
+            task="convert",
+            worker="tool",
+            tool="unit_convert",
+            args={"value": 212, "from_unit": "degF", "to_unit": "degC"},
+        ),
+        TaskSpec(
+            id="t2",
+            task="hash",
+            worker="tool",
+            tool="hash_text",
+            args={"text": "abc", "algorithm": "sha256"},
+        ),
+    ]
+    plan = PlanCreated(request_id=request_id, tasks=tasks, question="convert and hash")
+    events = [(plan, PLANS)] + [
+        (
+            TaskAssigned(
+                request_id=request_id,
+                task=t,
+                messages=[ChatMessage(role="user", content="convert and hash")],
+            ),
+            task_topic("tool"),
+        )
+        for t in tasks
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_url)
+    await producer.start()
+    try:
+        for event, topic in events:
+            await producer.send_and_wait(
+                topic, event.model_dump_json().encode(), key=request_id.encode()
+            )
+    finally:
+        await producer.stop()
+    [(answer, _)] = await read_topic(kafka_url, ANSWERS, request_id, 1, timeout_s=30)
+    assert "100" in answer["answer"]
+    sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert sha in answer["answer"]

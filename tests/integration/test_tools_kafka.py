@@ -25,7 +25,10 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture(scope="module")
 async def tools_service(kafka_url: str) -> AsyncIterator[ToolsSettings]:
     settings = ToolsSettings(
-        kafka_url=kafka_url, searxng_url="", pool_size=1, heartbeat_interval=1.0,
+        kafka_url=kafka_url,
+        searxng_url="",
+        pool_size=1,
+        heartbeat_interval=1.0,
         # Unique: other tools services in this test process would share the default id.
         worker_id=new_id("tools-test-"),
     )

@@ -60,8 +60,14 @@ async def _stream(script: Script, model: str, usage: bool) -> AsyncIterator[byte
             "completion_tokens": len(script.tokens),
             "total_tokens": script.prompt_tokens + len(script.tokens),
         }
-        body = {"id": "chatcmpl-scripted", "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": model, "choices": [], "usage": counts}
+        body = {
+            "id": "chatcmpl-scripted",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [],
+            "usage": counts,
+        }
         yield b"data: " + to_json(body) + b"\n\n"
     yield b"data: [DONE]\n\n"
 
@@ -89,14 +95,25 @@ def create_scripted_app(model: ScriptedModel) -> FastAPI:
             return StreamingResponse(_stream(script, name, usage), media_type="text/event-stream")
         await asyncio.sleep(script.first_token_delay_s)
         text = "".join(script.tokens)
-        return JSONResponse({
-            "id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()),
-            "model": name,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": script.prompt_tokens,
-                      "completion_tokens": len(script.tokens),
-                      "total_tokens": script.prompt_tokens + len(script.tokens)},
-        })
+        return JSONResponse(
+            {
+                "id": "chatcmpl-scripted",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": name,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": script.prompt_tokens,
+                    "completion_tokens": len(script.tokens),
+                    "total_tokens": script.prompt_tokens + len(script.tokens),
+                },
+            }
+        )
 
     return app

@@ -27,8 +27,8 @@ class Captured:
         self.headers[topic].append(headers)
         self._arrived.set()
 
-    async def wait_for(self, topic: str, count: int = 1, timeout: float = 5.0) -> list[AnyEvent]:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, topic: str, count: int = 1, timeout_s: float = 5.0) -> list[AnyEvent]:
+        async with asyncio.timeout(timeout_s):
             while len(self.events[topic]) < count:
                 self._arrived.clear()
                 await self._arrived.wait()

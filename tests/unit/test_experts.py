@@ -8,10 +8,10 @@ from contracts import ChatMessage, GenerationOptions, ReplyChunk, TaskAssigned, 
 from contracts.inference import ExpertModel, InferenceServer
 from contracts.topics import REPLIES, RESULTS, task_topic
 from contracts.wire import make_broker
+from deploy.local import free_port
 from services.experts.app import create_app
 from services.experts.settings import ExpertSettings
 from tests.support.scripted_llm import Script, ScriptedModel, create_scripted_app
-from deploy.local import free_port
 from tests.support.servers import serve
 
 
@@ -31,12 +31,16 @@ def settings_for(url: str) -> ExpertSettings:
 
 def task(stream_reply: bool = True, **fields: object) -> dict[str, object]:
     assigned = TaskAssigned(
-        request_id="r1", tenant="acme",
+        request_id="r1",
+        tenant="acme",
         task=TaskSpec(id="r1:1", task="Explain Kafka", category="math"),
-        messages=[ChatMessage(role="system", content="Be kind."),
-                  ChatMessage(role="user", content="Explain Kafka")],
+        messages=[
+            ChatMessage(role="system", content="Be kind."),
+            ChatMessage(role="user", content="Explain Kafka"),
+        ],
         options=GenerationOptions(temperature=0.2, max_tokens=50),
-        stream_reply=stream_reply, **fields,  # type: ignore[arg-type]
+        stream_reply=stream_reply,
+        **fields,  # type: ignore[arg-type]
     )
     return assigned.model_dump(mode="json")
 

@@ -1,7 +1,15 @@
 from faststream.kafka import TestKafkaBroker
 
-from contracts import AnswerCommitted, PlanCreated, ReplyChunk, ReplyDone, ReplyError, TaskResult
-from contracts import TaskSpec, Usage
+from contracts import (
+    AnswerCommitted,
+    PlanCreated,
+    ReplyChunk,
+    ReplyDone,
+    ReplyError,
+    TaskResult,
+    TaskSpec,
+    Usage,
+)
 from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS
 from contracts.wire import make_broker
 from services.merger.app import create_app
@@ -32,10 +40,14 @@ async def test_streamed_plan_ends_with_done_after_the_streamed_chunks() -> None:
     async with TestKafkaBroker(broker) as test_broker:
         # The result may overtake the plan: fan-in must not care about the order.
         await test_broker.publish(
-            result("r1", "t1", output="abc", streamed_chunks=3, usage=usage,
-                   finish_reason="length").model_dump(mode="json"), RESULTS)
+            result(
+                "r1", "t1", output="abc", streamed_chunks=3, usage=usage, finish_reason="length"
+            ).model_dump(mode="json"),
+            RESULTS,
+        )
         await test_broker.publish(
-            plan("r1", TaskSpec(id="t1", task="q?"), streaming="t1").model_dump(mode="json"), PLANS)
+            plan("r1", TaskSpec(id="t1", task="q?"), streaming="t1").model_dump(mode="json"), PLANS
+        )
         [done] = await seen.wait_for(REPLIES)
         [answer] = await seen.wait_for(ANSWERS)
     assert isinstance(done, ReplyDone)
@@ -49,8 +61,9 @@ async def test_unstreamed_plan_combines_results_by_source_priority() -> None:
     tasks = (TaskSpec(id="e", task="x"), TaskSpec(id="t", task="y", worker="tool", tool="calc"))
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(plan("r2", *tasks).model_dump(mode="json"), PLANS)
-        await test_broker.publish(result("r2", "e", output="expert says").model_dump(mode="json"),
-                                  RESULTS)
+        await test_broker.publish(
+            result("r2", "e", output="expert says").model_dump(mode="json"), RESULTS
+        )
         assert seen.events[REPLIES] == []  # still waiting for the tool
         await test_broker.publish(result("r2", "t", output="42").model_dump(mode="json"), RESULTS)
         chunk, done = await seen.wait_for(REPLIES, 2)
@@ -63,10 +76,12 @@ async def test_failed_streamed_task_becomes_reply_error_after_its_chunks() -> No
     broker, seen = merger_broker()
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(
-            plan("r3", TaskSpec(id="t1", task="q"), streaming="t1").model_dump(mode="json"), PLANS)
+            plan("r3", TaskSpec(id="t1", task="q"), streaming="t1").model_dump(mode="json"), PLANS
+        )
         await test_broker.publish(
             result("r3", "t1", error="model down", streamed_chunks=2).model_dump(mode="json"),
-            RESULTS)
+            RESULTS,
+        )
         [error] = await seen.wait_for(REPLIES)
     assert isinstance(error, ReplyError)
     assert error.seq == 2 and error.status == 502 and "model down" in error.message

@@ -6,8 +6,8 @@ from faststream.kafka import TestKafkaBroker
 
 from contracts import ChatMessage, PlanCreated, RequestReceived, TaskAssigned
 from contracts.topics import DLQ, PLANS, REQUESTS, task_topic
-from contracts.wire import VERSION_HEADER, make_broker
 from contracts.version import CONTRACT_VERSION
+from contracts.wire import VERSION_HEADER, make_broker
 from services.planner.app import create_app
 from services.planner.precision import arithmetic_expression
 from services.planner.settings import PlannerSettings
@@ -82,7 +82,9 @@ async def test_malformed_request_is_dead_lettered_and_consumer_continues() -> No
         ("1999", None),
     ],
 )
-def test_only_plain_arithmetic_is_routed_to_calculate(question: str, expression: str | None) -> None:
+def test_only_plain_arithmetic_is_routed_to_calculate(
+    question: str, expression: str | None
+) -> None:
     assert arithmetic_expression(question) == expression
 
 
