@@ -3,6 +3,7 @@ and summarise the call as a TaskResult."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -13,10 +14,14 @@ from openai import Omit, omit
 from openai.types.chat import ChatCompletionStreamOptionsParam
 
 from contracts import ReplyChunk, TaskAssigned, TaskResult, Usage
+from contracts.events import Confidence
 from services.experts.models import ExpertBinding
 from services.experts.prompts import build_messages
 
 T = TypeVar("T")
+CONFIDENCE_LINE = re.compile(r"CONFIDENCE:\W*(high|medium|low)\b", re.IGNORECASE)
+# A merged answer quotes several experts: each is capped so none crowds out the others.
+MERGE_OUTPUT_CHARS = 2400
 STREAM_USAGE: ChatCompletionStreamOptionsParam = {"include_usage": True}
 PublishChunk = Callable[[ReplyChunk], Awaitable[None]]
 log = structlog.get_logger()
@@ -75,6 +80,8 @@ async def stream_answer(
         error = f"model {binding.model!r} failed: {type(exc).__name__}: {exc}"
         log.warning("expert_call_failed", request_id=task.request_id, error=error)
     output = "".join(parts)
+    if not task.stream_reply:
+        output = output[:MERGE_OUTPUT_CHARS]
     return TaskResult(
         request_id=task.request_id,
         tenant=task.tenant,
@@ -83,6 +90,7 @@ async def stream_answer(
         worker_id=worker_id,
         output=output,
         error=error,
+        confidence=stated_confidence(output),
         model=binding.model,
         usage=usage or estimated_usage(task, parts),
         finish_reason="length" if finish_reason == "length" else "stop",
@@ -90,6 +98,11 @@ async def stream_answer(
         started_at=started,
         first_token_at=first_token_at,
     )
+
+
+def stated_confidence(output: str) -> Confidence | None:
+    match = CONFIDENCE_LINE.search(output)
+    return match.group(1).lower() if match else None  # type: ignore[return-value]
 
 
 def estimated_usage(task: TaskAssigned, parts: list[str]) -> Usage:

@@ -21,6 +21,16 @@ ROLES: dict[str, str] = {
     "reasoning": "You reason step by step before answering.",
 }
 
+# Answers that feed a merge (not streamed to the client) use the reference format, so the
+# merger can weigh them by confidence and see what each expert could not cover.
+REPORT_FORMAT = (
+    "\n\nAnswer in exactly this format:\n"
+    "CORE_FINDING: <the answer in one or two sentences>\n"
+    "CONFIDENCE: <high|medium|low>\n"
+    "GAPS: <what you are unsure of or could not cover>\n"
+    "DETAILS: <the full answer>"
+)
+
 MODES: dict[str, str] = {
     "default": "",
     "code": " Prefer complete, runnable code with brief explanations.",
@@ -43,6 +53,8 @@ def recent_history(messages: list[ChatMessage]) -> list[ChatMessage]:
 
 def build_messages(task: TaskAssigned, category: str) -> list[ChatCompletionMessageParam]:
     system = ROLES.get(category, ROLES["general"]) + MODES.get(task.mode, "")
+    if not task.stream_reply:
+        system += REPORT_FORMAT
     client_system = [m.content for m in task.messages if m.role in ("system", "developer")]
     if client_system:
         system = system + "\n\n" + "\n".join(client_system)

@@ -10,10 +10,11 @@ from faststream.kafka.annotations import KafkaBroker as ContextBroker
 from faststream.middlewares import AckPolicy
 
 from contracts.events import MergerInput
-from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS
+from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.merger.fan_in import FanIn
 from services.merger.merge import merge
+from services.merger.research_fallback import follow_up, needs_research
 from services.merger.settings import MergerSettings
 
 
@@ -34,7 +35,13 @@ def create_router(settings: MergerSettings, fan_in: FanIn) -> KafkaRouter:
         gathered = fan_in.add(event)
         if gathered is None:
             return
-        outcome = merge(*gathered)
+        plan, results = gathered
+        if settings.research_fallback and needs_research(plan, results):
+            extended, task = follow_up(plan)
+            fan_in.reopen(extended, results)
+            await publish_event(broker, task, task_topic("research"))
+            return
+        outcome = merge(plan, results)
         for reply in outcome.replies:
             await publish_event(broker, reply, REPLIES)
         if outcome.answer is not None:

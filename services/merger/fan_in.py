@@ -46,6 +46,10 @@ class FanIn:
         plan = gathering.plan
         return plan, [gathering.results[t.id] for t in plan.tasks]
 
+    def reopen(self, plan: PlanCreated, results: list[TaskResult]) -> None:
+        """Wait again for `plan` (extended with a follow-up task), keeping its results."""
+        self._open[plan.request_id] = Gathering(plan, {r.task_id: r for r in results})
+
     def _forget_orphans(self) -> None:
         now = time.monotonic()
         if now < self._next_sweep:  # a sweep per second keeps add() O(1) amortised

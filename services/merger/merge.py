@@ -67,6 +67,14 @@ def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
     replies: list[ReplyEvent] = []
     if streamed is not None:
         text, finish = streamed.output, streamed.finish_reason or "stop"
+        # Results beyond the streamed one (a research follow-up) extend the stream.
+        extra = _combined(plan, [r for r in results if r is not streamed])
+        if extra:
+            delta = f"\n\n{extra}"
+            replies.append(
+                ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=seq, delta=delta)
+            )
+            text, seq = text + delta, seq + 1
     else:
         text, finish = _combined(plan, results), "stop"
         replies.append(

@@ -7,12 +7,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class MergerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MERGER_")
+    model_config = SettingsConfigDict(env_prefix="MERGER_", populate_by_name=True)
 
     kafka_url: str = Field(
         default="127.0.0.1:9092", validation_alias=AliasChoices("MERGER_KAFKA_URL", "KAFKA_URL")
     )
     group_id: str = "moe-merger"
+    searxng_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("MERGER_SEARXNG_URL", "SEARXNG_URL"),
+        description="Set when research workers run: turns on the research fallback.",
+    )
     orphan_ttl_s: float = Field(
         default=600.0, gt=0, description="Forget a request whose events stop arriving."
     )
+
+    @property
+    def research_fallback(self) -> bool:
+        """Search the web when an expert answers with low confidence."""
+        return bool(self.searxng_url.strip())
