@@ -4,14 +4,12 @@ real HTTP, and the services running against them over real connections."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
+from bench.scripted_llm import ScriptedModel, create_scripted_app
 from contracts import new_id
 from contracts.inference import ExpertModel, InferenceServer
 from deploy.local import free_port, start_broker
@@ -26,7 +24,6 @@ from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 from services.tools.app import create_app as create_tools
 from services.tools.settings import ToolsSettings
-from tests.support.scripted_llm import ScriptedModel, create_scripted_app
 from tests.support.servers import serve
 
 
@@ -103,31 +100,3 @@ async def gateway_url(kafka_url: str, workers: None) -> AsyncIterator[str]:
         create_gateway(GatewaySettings(kafka_url=kafka_url, reply_timeout_s=20))
     ) as url:
         yield url
-
-
-async def read_topic(
-    kafka_url: str, topic: str, request_id: str, count: int, timeout_s: float = 10.0
-) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
-    """The first `count` events of `request_id` on `topic`, read from the beginning,
-    as an auditor replaying the topic would."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=kafka_url,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=5,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[tuple[dict[str, Any], dict[str, bytes]]] = []
-    try:
-        async with asyncio.timeout(timeout_s):
-            while len(found) < count:
-                batches = await consumer.getmany(timeout_ms=100)
-                for records in batches.values():
-                    for record in records:
-                        if record.key != request_id.encode():
-                            continue
-                        found.append((json.loads(record.value), dict(record.headers)))
-    finally:
-        await consumer.stop()
-    return found

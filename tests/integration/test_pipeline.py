@@ -12,14 +12,14 @@ import openai
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts import ChatMessage, PlanCreated, TaskAssigned, TaskSpec, new_id
+from bench.scripted_llm import Script, ScriptedModel
+from contracts import ChatMessage, Event, PlanCreated, TaskAssigned, TaskSpec, new_id
 from contracts.topics import ANSWERS, DLQ, PLANS, REPLIES, REQUESTS, RESULTS, task_topic
 from contracts.wire import VERSION_HEADER
 from services.gateway.app import create_app as create_gateway
 from services.gateway.settings import GatewaySettings
-from tests.integration.conftest import read_topic
-from tests.support.scripted_llm import Script, ScriptedModel
 from tests.support.servers import serve
+from tests.support.topics import publish_events, read_topic
 
 
 def client(gateway_url: str) -> openai.AsyncOpenAI:
@@ -207,7 +207,7 @@ async def test_planned_precision_task_puts_the_exact_value_in_the_answer(
         ),
     ]
     plan = PlanCreated(request_id=request_id, tasks=tasks, question="convert and hash")
-    events = [(plan, PLANS)] + [
+    events: list[tuple[Event, str]] = [(plan, PLANS)] + [
         (
             TaskAssigned(
                 request_id=request_id,
@@ -218,15 +218,7 @@ async def test_planned_precision_task_puts_the_exact_value_in_the_answer(
         )
         for t in tasks
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_url)
-    await producer.start()
-    try:
-        for event, topic in events:
-            await producer.send_and_wait(
-                topic, event.model_dump_json().encode(), key=request_id.encode()
-            )
-    finally:
-        await producer.stop()
+    await publish_events(kafka_url, events)
     [(answer, _)] = await read_topic(kafka_url, ANSWERS, request_id, 1, timeout_s=30)
     assert "100" in answer["answer"]
     sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -12,8 +12,8 @@ from contracts.events import ChatMessage, TaskAssigned, TaskResult, TaskSpec, ne
 from contracts.topics import RESULTS, task_topic
 from services.tools.app import create_app
 from services.tools.settings import ToolsSettings
-from tests.integration.test_tools_kafka import first_keyed, publish
 from tests.support.servers import serve
+from tests.support.topics import first_event, publish_events
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -57,7 +57,7 @@ async def test_research_task_round_trip(kafka_url: str, research_service: ToolsS
         ),
         messages=[ChatMessage(role="user", content="Who maintains Tansu?")],
     )
-    await publish(kafka_url, event, task_topic("research"))
-    result = TaskResult.model_validate(await first_keyed(kafka_url, RESULTS, request_id))
+    await publish_events(kafka_url, [(event, task_topic("research"))])
+    result = TaskResult.model_validate(await first_event(kafka_url, RESULTS, request_id))
     assert result.error is None
     assert result.output == "[1] About tansu broker — https://example.org/a\n    json answer"

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 import pytest
 from faststream.kafka import TestKafkaBroker
 
+from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from contracts import ChatMessage, GenerationOptions, ReplyChunk, TaskAssigned, TaskResult, TaskSpec
 from contracts.inference import ExpertModel, InferenceServer
 from contracts.topics import REPLIES, RESULTS, task_topic
@@ -11,7 +12,6 @@ from contracts.wire import make_broker
 from deploy.local import free_port
 from services.experts.app import create_app
 from services.experts.settings import ExpertSettings
-from tests.support.scripted_llm import Script, ScriptedModel, create_scripted_app
 from tests.support.servers import serve
 
 
@@ -75,11 +75,21 @@ async def test_expert_streams_each_token_to_replies_then_reports(model) -> None:
     assert call["messages"][-1] == {"role": "user", "content": "Explain Kafka"}
 
 
-async def test_unstreamed_task_publishes_no_chunks(model) -> None:  # type: ignore[no-untyped-def]
-    _, url = model
+async def test_unstreamed_task_reports_in_the_reference_format(model) -> None:  # type: ignore[no-untyped-def]
+    scripted, url = model
+    scripted.reset(Script(tokens=["CORE_FINDING: x\n", "CONFIDENCE: ", "Low", "\nGAPS: y"]))
     result, chunks = await run_task(url, task(stream_reply=False))
-    assert chunks == [] and result.output == "Hello from the model."
-    assert result.streamed_chunks == 0
+    assert chunks == [] and result.streamed_chunks == 0
+    assert result.output.startswith("CORE_FINDING: x") and result.confidence == "low"
+    system = scripted.calls[0]["messages"][0]["content"]
+    assert "CONFIDENCE: <high|medium|low>" in system
+
+
+async def test_streamed_answer_states_no_confidence(model) -> None:  # type: ignore[no-untyped-def]
+    scripted, url = model
+    result, _ = await run_task(url, task())
+    assert result.confidence is None
+    assert "CONFIDENCE" not in scripted.calls[0]["messages"][0]["content"]
 
 
 async def test_model_error_becomes_a_failed_result(model) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from contracts import (
     TaskSpec,
     Usage,
 )
-from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS
+from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS, task_topic
 from contracts.wire import make_broker
 from services.merger.app import create_app
 from services.merger.fan_in import FanIn
@@ -28,10 +28,10 @@ def result(request_id: str, task_id: str, **fields: object) -> TaskResult:
     return TaskResult.model_validate({"request_id": request_id, "task_id": task_id, **fields})
 
 
-def merger_broker():  # type: ignore[no-untyped-def]
+def merger_broker(**settings: object):  # type: ignore[no-untyped-def]
     broker = make_broker("unused:9092", "merger")
-    create_app(MergerSettings(), broker)
-    return broker, capture(broker, [REPLIES, ANSWERS])
+    create_app(MergerSettings.model_validate(settings), broker)
+    return broker, capture(broker, [REPLIES, ANSWERS, task_topic("research")])
 
 
 async def test_streamed_plan_ends_with_done_after_the_streamed_chunks() -> None:
@@ -98,3 +98,35 @@ def test_fan_in_forgets_requests_whose_events_stop() -> None:
     fan_in._next_sweep = 0.0
     assert fan_in.add(plan("new", TaskSpec(id="b", task="q"))) is None
     assert len(fan_in) == 1
+
+
+async def test_low_confidence_expert_triggers_a_research_follow_up() -> None:
+    broker, seen = merger_broker(searxng_url="http://searx.local")
+    async with TestKafkaBroker(broker) as test_broker:
+        spec = TaskSpec(id="t1", task="q?")
+        await test_broker.publish(plan("r4", spec, streaming="t1").model_dump(mode="json"), PLANS)
+        unsure = result("r4", "t1", output="maybe", confidence="low", streamed_chunks=1)
+        await test_broker.publish(unsure.model_dump(mode="json"), RESULTS)
+        [search] = await seen.wait_for(task_topic("research"))
+        assert seen.events[REPLIES] == []  # the answer waits for the sources
+        assert search.task.worker == "research" and search.task.search_query == "q?"
+        cited = result("r4", search.task.id, output="[1] Source — http://s", category="research")
+        await test_broker.publish(cited.model_dump(mode="json"), RESULTS)
+        chunk, done = await seen.wait_for(REPLIES, 2)
+        [answer] = await seen.wait_for(ANSWERS)
+    assert isinstance(chunk, ReplyChunk) and chunk.seq == 1
+    assert chunk.delta == "\n\n[1] Source — http://s"
+    assert isinstance(done, ReplyDone) and done.seq == 2
+    assert answer.answer == "maybe\n\n[1] Source — http://s"
+
+
+async def test_without_research_a_low_confidence_answer_is_final() -> None:
+    broker, seen = merger_broker()
+    async with TestKafkaBroker(broker) as test_broker:
+        spec = TaskSpec(id="t1", task="q?")
+        await test_broker.publish(plan("r5", spec, streaming="t1").model_dump(mode="json"), PLANS)
+        unsure = result("r5", "t1", output="maybe", confidence="low", streamed_chunks=1)
+        await test_broker.publish(unsure.model_dump(mode="json"), RESULTS)
+        [done] = await seen.wait_for(REPLIES)
+    assert isinstance(done, ReplyDone) and done.seq == 1
+    assert seen.events[task_topic("research")] == []

@@ -1,0 +1,162 @@
+"""A scripted OpenAI-compatible model server: it stands in for vLLM at the HTTP
+boundary. It streams configured tokens with configured delays and records each call.
+
+Known model time is what makes the benchmark honest, so the same server serves the unit
+and integration tests (in-process, `create_scripted_app`) and the benchmark (its own
+process, `python -m bench.scripted_llm`, scripted over its control endpoint)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic_core import to_json
+
+from bench.stamps import stamp
+
+# Fields a request may override with `SCRIPT{...}` in its last message (timings only).
+OVERRIDABLE = frozenset({"tokens", "first_token_delay_s", "token_gap_s", "stamp_tokens"})
+_OVERRIDE = re.compile(r"SCRIPT(\{.*?\})")
+
+
+@dataclass
+class Script:
+    tokens: list[str] = field(default_factory=lambda: ["Hello", " from", " the", " model", "."])
+    first_token_delay_s: float = 0.0
+    token_gap_s: float = 0.0
+    fail_status: int | None = None
+    hang: bool = False
+    report_usage: bool = True
+    prompt_tokens: int = 7
+    stamp_tokens: bool = False
+    """Append each token's emission time (`bench.stamps`) for relay-delay measurement."""
+
+
+@dataclass
+class ScriptedModel:
+    script: Script = field(default_factory=Script)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    record_calls: bool = True
+    """Off in long benchmark runs: only `call_count` grows then."""
+    prompt_overrides: bool = False
+    """Let a request carry its own timings (`SCRIPT{...}` in its last message), so one
+    plan's parallel tasks can take known, different model times."""
+    call_count: int = 0
+
+    def reset(self, script: Script | None = None) -> None:
+        self.script = script or Script()
+        self.calls.clear()
+        self.call_count = 0
+
+    def script_for(self, body: dict[str, Any]) -> Script:
+        messages = body.get("messages") or [{}]
+        content = messages[-1].get("content")
+        match = _OVERRIDE.search(content) if self.prompt_overrides and content else None
+        if match is None:
+            return self.script
+        fields = {k: v for k, v in json.loads(match.group(1)).items() if k in OVERRIDABLE}
+        return dataclasses.replace(self.script, **fields)
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    body = {
+        "id": "chatcmpl-scripted",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return b"data: " + to_json(body) + b"\n\n"
+
+
+def _usage(script: Script) -> dict[str, int]:
+    return {
+        "prompt_tokens": script.prompt_tokens,
+        "completion_tokens": len(script.tokens),
+        "total_tokens": script.prompt_tokens + len(script.tokens),
+    }
+
+
+async def _stream(script: Script, model: str, usage: bool) -> AsyncIterator[bytes]:
+    await asyncio.sleep(script.first_token_delay_s)
+    yield _chunk(model, {"role": "assistant", "content": ""})
+    for index, token in enumerate(script.tokens):
+        if index:
+            await asyncio.sleep(script.token_gap_s)
+        yield _chunk(model, {"content": stamp(token) if script.stamp_tokens else token})
+    yield _chunk(model, {}, "stop")
+    if usage and script.report_usage:
+        body = {
+            "id": "chatcmpl-scripted",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [],
+            "usage": _usage(script),
+        }
+        yield b"data: " + to_json(body) + b"\n\n"
+    yield b"data: [DONE]\n\n"
+
+
+def _completion(script: Script, name: str) -> dict[str, Any]:
+    text = "".join(stamp(t) if script.stamp_tokens else t for t in script.tokens)
+    return {
+        "id": "chatcmpl-scripted",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": name,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
+        "usage": _usage(script),
+    }
+
+
+def create_scripted_app(model: ScriptedModel, control: bool = False) -> FastAPI:
+    """The model server; with `control`, `PUT /_scripted/script` replaces the script
+    (body: Script fields) and `GET /_scripted/calls` counts calls, for a separate process."""
+    app = FastAPI()
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": "scripted", "object": "model"}]}
+
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        model.call_count += 1
+        if model.record_calls:
+            model.calls.append(body)
+        script = model.script_for(body)
+        if script.hang:
+            await asyncio.sleep(3600)
+        if script.fail_status is not None:
+            error = {"error": {"message": "scripted failure", "type": "server_error"}}
+            return JSONResponse(error, status_code=script.fail_status)
+        name = body.get("model", "scripted")
+        if body.get("stream"):
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return StreamingResponse(_stream(script, name, usage), media_type="text/event-stream")
+        await asyncio.sleep(script.first_token_delay_s)
+        return JSONResponse(_completion(script, name))
+
+    if control:
+
+        @app.put("/_scripted/script")
+        async def set_script(request: Request) -> dict[str, Any]:
+            model.reset(Script(**await request.json()))
+            return dataclasses.asdict(model.script)
+
+        @app.get("/_scripted/calls")
+        async def calls() -> dict[str, int]:
+            return {"count": model.call_count}
+
+    return app
