@@ -63,6 +63,8 @@ def service_env(config: StackConfig) -> dict[str, str]:
         "GATEWAY_HOST": config.gateway_host,
         "GATEWAY_PORT": str(config.gateway_port),
         "TOOLS_PORT": str(config.tools_port),
+        # The planner learns the plannable tools from the tools service's GET /tools.
+        "TOOLS_URL": f"http://127.0.0.1:{config.tools_port}",
         "PYTHONUNBUFFERED": "1",
     }
 
