@@ -3,11 +3,13 @@ follows. Shared so that no service can disagree with another about the wire."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Final
 
 import structlog
+from aiokafka.structs import RecordMetadata
 from faststream import Context, ExceptionMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
@@ -34,12 +36,28 @@ def event_headers() -> dict[str, str]:
 
 
 async def publish_event(broker: KafkaBroker, event: Event, topic: str) -> None:
-    """Publish keyed by request_id, so every event of a request stays in one partition."""
+    """Publish keyed by request_id, so every event of a request stays in one partition,
+    and wait for the broker's acknowledgement."""
     await broker.publish(
         event.model_dump(mode="json"),
         topic,
         key=event.request_id.encode(),
         headers=event_headers(),
+    )
+
+
+async def send_event(
+    broker: KafkaBroker, event: Event, topic: str
+) -> asyncio.Future[RecordMetadata]:
+    """Publish without waiting for the acknowledgement (await the returned future for it).
+    The producer keeps the order of one partition's events, so a stream of chunks can be
+    sent back to back and confirmed once, before whatever must come after them."""
+    return await broker.publish(
+        event.model_dump(mode="json"),
+        topic,
+        key=event.request_id.encode(),
+        headers=event_headers(),
+        no_confirm=True,
     )
 
 

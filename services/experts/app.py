@@ -6,14 +6,14 @@ import time
 
 from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
-from faststream.kafka.annotations import KafkaBroker as ContextBroker
 from faststream.middlewares import AckPolicy
 
-from contracts import ReplyChunk, TaskAssigned, TaskResult, new_id
-from contracts.topics import REPLIES, RESULTS, task_topic
+from contracts import TaskAssigned, TaskResult, new_id
+from contracts.topics import RESULTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.experts.answer import stream_answer
 from services.experts.models import ModelPool
+from services.experts.reply_chunks import ReplyChunks
 from services.experts.settings import ExpertSettings
 
 
@@ -27,7 +27,11 @@ def expired(task: TaskAssigned) -> TaskResult:
     )
 
 
-def create_router(settings: ExpertSettings, pool: ModelPool, worker_id: str) -> KafkaRouter:
+def create_router(
+    settings: ExpertSettings, broker: KafkaBroker, pool: ModelPool, worker_id: str
+) -> KafkaRouter:
+    # Handlers use `broker` from this closure: resolving it from FastStream's Context
+    # costs a thread-pool round trip per message.
     router = KafkaRouter()
 
     # ACK_FIRST with several workers: answers take seconds, so tasks run concurrently.
@@ -39,16 +43,15 @@ def create_router(settings: ExpertSettings, pool: ModelPool, worker_id: str) -> 
         ack_policy=AckPolicy.ACK_FIRST,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
-    async def on_task(task: TaskAssigned, broker: ContextBroker) -> None:
+    async def on_task(task: TaskAssigned) -> None:
         if task.deadline_at is not None and task.deadline_at < time.time():
             await publish_event(broker, expired(task), RESULTS)
             return
-
-        async def publish_chunk(chunk: ReplyChunk) -> None:
-            await publish_event(broker, chunk, REPLIES)
-
-        binding = pool.bind(task.task.category)
-        result = await stream_answer(binding, task, publish_chunk, worker_id)
+        chunks = ReplyChunks(broker)
+        result = await stream_answer(pool.bind(task.task.category), task, chunks.send, worker_id)
+        undelivered = await chunks.confirm()
+        if undelivered is not None and result.error is None:
+            result = result.model_copy(update={"error": undelivered})
         await publish_event(broker, result, RESULTS)
 
     return router
@@ -57,7 +60,7 @@ def create_router(settings: ExpertSettings, pool: ModelPool, worker_id: str) -> 
 def create_app(settings: ExpertSettings, broker: KafkaBroker | None = None) -> FastStream:
     broker = broker or make_broker(settings.kafka_url, "experts")
     pool = ModelPool(settings)
-    broker.include_router(create_router(settings, pool, new_id("expert-")))
+    broker.include_router(create_router(settings, broker, pool, new_id("expert-")))
     app = FastStream(broker)
     app.after_shutdown(pool.aclose)
     return app
