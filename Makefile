@@ -3,7 +3,7 @@ PY := .venv/bin/python
 STAMP := .venv/.setup-done
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-unit lint
+.PHONY: help setup run test test-unit lint bench
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,11 @@ test: setup ## run every test: unit, integration (real broker) and end to end (r
 test-unit: setup ## only the fast in-memory tests
 	$(PY) -m pytest tests/unit
 
+bench: setup ## benchmark vs the model direct and LiteLLM; table, bench/results/latest.json, chart
+	@bash bench/setup_litellm.sh
+	$(PY) -m bench
+
 lint: setup ## ruff and mypy (strict)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy contracts services deploy
+	$(PY) -m mypy contracts services deploy bench

@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from bench.cli import bench_command
 from contracts.inference import ExpertModel, InferenceServer
 from deploy.local.config import ExpertModelsAdapter, ServersAdapter, StackConfig
 from deploy.local.display import RichObserver, ready_panel
@@ -19,6 +20,7 @@ from deploy.local.errors import StackError
 from deploy.local.stack import LocalStack, LogObserver
 
 app = typer.Typer(help="Sovereign MoE over Kafka.", no_args_is_help=True, add_completion=False)
+app.command(name="bench")(bench_command)
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 

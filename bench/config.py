@@ -1,0 +1,80 @@
+"""What one benchmark run does: request counts, the scripted model's timings for each
+scenario, concurrency levels. `quick()` is the reduced mode the test suite runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+class ModelTiming(BaseModel):
+    """The scripted model's behaviour for one call: known, so model time is exact."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tokens: int = Field(ge=1)
+    first_token_delay_ms: float = Field(ge=0)
+    token_gap_ms: float = Field(ge=0)
+
+    @property
+    def model_ms(self) -> float:
+        """Time from the call to the last token, as the model produces it."""
+        return self.first_token_delay_ms + (self.tokens - 1) * self.token_gap_ms
+
+    def script(self, stamp_tokens: bool = True) -> dict[str, Any]:
+        """Body for the scripted server's control endpoint (or a SCRIPT{...} override)."""
+        return {
+            "tokens": [f" w{index}" for index in range(self.tokens)],
+            "first_token_delay_s": self.first_token_delay_ms / 1000,
+            "token_gap_s": self.token_gap_ms / 1000,
+            "stamp_tokens": stamp_tokens,
+        }
+
+
+class BenchConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    quick: bool = False
+    latency_requests: int = Field(default=120, ge=1, description="Per path, sequential.")
+    warmup_requests: int = Field(default=8, ge=1)
+    latency_model: ModelTiming = ModelTiming(tokens=16, first_token_delay_ms=20, token_gap_ms=5)
+    tool_requests: int = Field(default=60, ge=1)
+    tool_question: str = "What is 17*23?"
+    tool_answer: str = "391"
+    pipeline_requests: int = Field(default=25, ge=1)
+    pipeline_tasks: tuple[ModelTiming, ...] = (
+        ModelTiming(tokens=10, first_token_delay_ms=50, token_gap_ms=10),
+        ModelTiming(tokens=8, first_token_delay_ms=100, token_gap_ms=10),
+        ModelTiming(tokens=20, first_token_delay_ms=30, token_gap_ms=10),
+    )
+    throughput_model: ModelTiming = ModelTiming(tokens=8, first_token_delay_ms=10, token_gap_ms=2)
+    concurrency: tuple[int, ...] = (1, 8, 32)
+    throughput_seconds: float = Field(default=5.0, gt=0, description="Per level and path.")
+    floor_messages: int = Field(default=300, ge=1)
+    hop_messages: int = Field(default=100, ge=1, description="Per FastStream hop variant.")
+    idle_seconds: float = Field(default=3.0, gt=0, description="CPU with nothing in flight.")
+    litellm: bool = True
+    profile: bool = Field(default=False, description="py-spy the services at top load.")
+    results_dir: Path = RESULTS_DIR
+    log_dir: Path = Path(".stack/bench/logs")
+
+    @classmethod
+    def quick_mode(cls, **overrides: Any) -> BenchConfig:
+        """A few requests per scenario: proves the run works end to end, in about a
+        minute; its figures are not stable enough to judge targets by."""
+        fields: dict[str, Any] = {
+            "quick": True,
+            "latency_requests": 5,
+            "warmup_requests": 2,
+            "tool_requests": 3,
+            "pipeline_requests": 2,
+            "throughput_seconds": 1.0,
+            "floor_messages": 20,
+            "idle_seconds": 1.0,
+            "hop_messages": 10,
+        }
+        return cls(**(fields | overrides))

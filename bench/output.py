@@ -1,0 +1,39 @@
+"""Where a run's results go: bench/results/latest.json (every figure) and
+bench/results/latency.png (the distributions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.chart import Samples, write_chart
+from bench.report import BenchReport
+from bench.runner import Measured
+
+JSON_NAME = "latest.json"
+CHART_NAME = "latency.png"
+
+
+def panels(out: Measured) -> dict[str, Samples]:
+    paths = out.paths
+    return {
+        "time to first token": {name: p.ttft for name, p in paths.items()},
+        "total time (streamed)": {name: p.total for name, p in paths.items()},
+        "per-token relay delay": {name: p.relay for name, p in paths.items() if p.relay},
+        "no-model path (calculate tool)": {
+            "through the pipeline": out.tool.total,
+            "tool REST direct": out.tool_direct.total,
+        },
+        "full pipeline, 3 parallel tasks": {
+            "pipeline": out.pipeline,
+            "critical path direct": out.critical,
+        },
+        "broker floor and one echo (2 hops)": {"floor, 1 hop": out.floor, **out.hops},
+    }
+
+
+def save(report: BenchReport, out: Measured, directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path = directory / JSON_NAME
+    json_path.write_text(report.model_dump_json(indent=2) + "\n")
+    chart = write_chart(directory / CHART_NAME, panels(out), report.throughput.runs)
+    return json_path, chart

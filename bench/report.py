@@ -1,0 +1,154 @@
+"""The machine-readable result of one run (bench/results/latest.json). Every figure is
+in milliseconds unless its name says otherwise; a figure that was not measured is null
+and says why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bench.breakdown import Stage
+from bench.config import ModelTiming
+from bench.memory import ProcessUsage
+from bench.profiling import ServiceProfile
+from bench.stats import Compared, Distribution, Percentiles
+from bench.throughput import ThroughputRun
+
+NO_CACHE = "not measured: no answer cache in the pipeline yet"
+NO_SYNTHESIS = "not yet implemented; merge = concatenation"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Meta(Frozen):
+    commit: str | None
+    commit_dirty: bool | None
+    timestamp: str = Field(description="UTC, ISO 8601, when the run started.")
+    cores: int
+    python: str
+    platform: str
+    quick: bool
+    wall_seconds: float
+    config: dict[str, Any]
+
+
+class BrokerFloor(Frozen):
+    round_trip: Distribution
+    messages: int
+    fetch_max_wait_ms: int
+
+
+class HopCost(Frozen):
+    """One event through an echo service (two broker hops), by framework variant: see
+    bench.hop. The difference to `raw` is what FastStream and its middlewares cost."""
+
+    raw: Distribution
+    bare: Distribution
+    wire: Distribution
+    services: Distribution
+
+
+class SingleExpert(Frozen):
+    """Gateway (measured) against the model server called directly (baseline)."""
+
+    model: ModelTiming
+    requests: int
+    errors: int
+    ttft: Compared
+    total: Compared
+    hops_to_first_token: int = 3
+    hops_total: int = 5
+    ttft_breakdown: list[Stage] = Field(
+        default_factory=list, description="Where the time to first token goes (bench.breakdown)."
+    )
+
+
+class RelayDelay(Frozen):
+    """Model emits a token -> the client receives it."""
+
+    ours: Distribution
+    direct: Distribution
+    litellm: Distribution | None
+    max_tokens_per_event: int = Field(description="1 means no token batching.")
+
+
+class CacheHit(Frozen):
+    measured: bool = False
+    reason: str | None = NO_CACHE
+    latency: Distribution = Distribution()
+
+
+class ToolPath(Frozen):
+    """Arithmetic answered by the calculate tool, no model call: a cache hit's shape,
+    not a cache hit. Baseline: the tool called directly over REST."""
+
+    label: str = "no-model path (calculate tool), not a cache hit"
+    question: str
+    requests: int
+    errors: int
+    model_calls: int
+    total: Compared
+    hops: int = 4
+    floor_estimate_ms: float | None
+
+
+class FullPipeline(Frozen):
+    """Three expert tasks in parallel; baseline: the same model calls made directly."""
+
+    tasks: list[ModelTiming]
+    critical_path_nominal_ms: float
+    requests: int
+    errors: int
+    total: Compared
+    limit_p50_ms: float | None = Field(description="1.2 x critical path p50 + 50 ms.")
+    hops: int = 3
+    synthesis: str = NO_SYNTHESIS
+
+
+class LiteLLMSide(Frozen):
+    available: bool
+    reason: str | None = None
+    version: str | None = None
+    errors: int = 0
+    ttft: Compared | None = None
+    total: Compared | None = None
+    ours_over_litellm_added_ttft: Percentiles | None = None
+    ours_over_litellm_added_total: Percentiles | None = None
+
+
+class Throughput(Frozen):
+    model: ModelTiming
+    runs: list[ThroughputRun]
+
+
+class Target(Frozen):
+    name: str
+    limit: str
+    value: float | None
+    unit: str
+    met: bool | None = Field(description="None: not measured (see note).")
+    note: str | None = None
+
+
+class BenchReport(Frozen):
+    meta: Meta
+    broker_floor: BrokerFloor
+    hop_cost: HopCost
+    single_expert: SingleExpert
+    relay_delay: RelayDelay
+    cache_hit: CacheHit
+    tool_path: ToolPath
+    full_pipeline: FullPipeline
+    throughput: Throughput
+    litellm: LiteLLMSide
+    memory: list[ProcessUsage]
+    cpu_ms_per_request: dict[str, float] = Field(
+        description="CPU per completed request at the highest concurrency, by process."
+    )
+    targets: list[Target]
+    profiles: list[ServiceProfile] = Field(
+        default_factory=list, description="py-spy at top load (--profile only)."
+    )

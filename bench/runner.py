@@ -1,0 +1,228 @@
+"""One benchmark run: start the processes, measure every scenario with its baseline in
+the same run, then write bench/results/latest.json and the chart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from bench import assemble, hop, litellm_proxy
+from bench.breakdown import EventRecorder, Stage, ttft_breakdown
+from bench.client import Endpoint, new_client
+from bench.config import BenchConfig
+from bench.floor import round_trips
+from bench.latency import PathSamples, measure_paths
+from bench.memory import ProcessUsage, UsageSampler, idle_cpu
+from bench.pipeline import measure_pipeline
+from bench.processes import SCRIPTED_MODEL, Processes, running
+from bench.profiling import Profiler, ServiceProfile
+from bench.report import BenchReport, BrokerFloor, CacheHit, HopCost, Meta, Throughput
+from bench.stats import Distribution
+from bench.targets import evaluate
+from bench.throughput import ThroughputRun, closed_loop
+from bench.tool_path import measure_direct_tool, measure_tool_path, wait_for_tool_route
+from contracts.wire import FETCH_MAX_WAIT_MS
+
+log = structlog.get_logger("bench")
+REPO = Path(__file__).resolve().parent.parent
+GATEWAY_MODEL = "moe-orchestrator"
+CLIENT = "bench-client"
+
+
+@dataclass
+class Measured:
+    """Raw samples (seconds), kept for the chart and the report."""
+
+    floor: list[float] = field(default_factory=list)
+    hops: dict[str, list[float]] = field(default_factory=dict)
+    paths: dict[str, PathSamples] = field(default_factory=dict)
+    tool: PathSamples = field(default_factory=PathSamples)
+    tool_direct: PathSamples = field(default_factory=PathSamples)
+    tool_model_calls: int = 0
+    pipeline: list[float] = field(default_factory=list)
+    critical: list[float] = field(default_factory=list)
+    pipeline_errors: int = 0
+    runs: list[ThroughputRun] = field(default_factory=list)
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
+    profiles: list[ServiceProfile] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
+
+
+def endpoints(procs: Processes) -> list[Endpoint]:
+    found = [
+        Endpoint("direct", procs.scripted_url, SCRIPTED_MODEL),
+        Endpoint("gateway", procs.gateway_url, GATEWAY_MODEL),
+    ]
+    if procs.litellm is not None and procs.litellm.url:
+        found.append(Endpoint("litellm", procs.litellm.url, litellm_proxy.MODEL_NAME))
+    return found
+
+
+async def measure_latency(config: BenchConfig, procs: Processes, out: Measured) -> None:
+    paths = endpoints(procs)
+    await procs.set_script(config.latency_model)
+    async with new_client() as client:
+        log.info("phase", name="single-expert latency", requests=config.latency_requests)
+        recorder = EventRecorder(procs.bootstrap)
+        await recorder.start()
+        try:
+            out.paths = await measure_paths(
+                client, paths, config.latency_requests, config.warmup_requests
+            )
+        finally:
+            out.stages = await ttft_breakdown(
+                recorder,
+                out.paths.get("gateway", PathSamples()).timings,
+                config.latency_model.first_token_delay_ms / 1000,
+            )
+        log.info("phase", name="no-model (tool) path", requests=config.tool_requests)
+        gateway = paths[1]
+        await wait_for_tool_route(client, gateway, config.tool_question, config.tool_answer, 60)
+        calls = await procs.model_calls()
+        out.tool = await measure_tool_path(
+            client, gateway, config.tool_question, config.tool_requests
+        )
+        out.tool_model_calls = await procs.model_calls() - calls
+        tools_url = f"http://127.0.0.1:{procs.stack.config.tools_port}"
+        expression = config.tool_question.removeprefix("What is ").rstrip("?")
+        out.tool_direct = await measure_direct_tool(
+            client, tools_url, expression, config.tool_requests
+        )
+        log.info("phase", name="full pipeline, 3 tasks", requests=config.pipeline_requests)
+        out.pipeline, out.critical, out.pipeline_errors = await measure_pipeline(
+            procs.bootstrap, client, paths[0], config.pipeline_tasks, config.pipeline_requests
+        )
+
+
+async def measure_throughput(
+    config: BenchConfig, procs: Processes, sampler: UsageSampler, out: Measured
+) -> None:
+    await procs.set_script(config.throughput_model)
+    top = max(config.concurrency)
+    for concurrency in config.concurrency:
+        for endpoint in endpoints(procs):
+            log.info("phase", name="throughput", path=endpoint.name, concurrency=concurrency)
+            profile = config.profile and endpoint.name == "gateway" and concurrency == top
+            profiler = Profiler(
+                procs.pids(), config.throughput_seconds, config.results_dir / "profiles"
+            )
+            if profile:
+                await profiler.start()
+            before = await asyncio.to_thread(sampler.cpu_snapshot)
+            run = await closed_loop(endpoint, concurrency, config.throughput_seconds)
+            out.runs.append(run)
+            if endpoint.name == "gateway" and concurrency == top and run.completed:
+                after = await asyncio.to_thread(sampler.cpu_snapshot)
+                out.cpu_ms_per_request = {
+                    name: round((after[name] - before[name]) * 1000 / run.completed, 3)
+                    for name in after
+                }
+            if profile:
+                out.profiles = await profiler.finish()
+
+
+async def commit() -> tuple[str | None, bool | None]:
+    """The checked-out commit and whether the work tree differs from it."""
+    repo = REPO
+
+    async def git(*args: str) -> str | None:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                "git", *args, cwd=repo, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+        except OSError:
+            return None
+        stdout, _ = await process.communicate()
+        return stdout.decode().strip() if process.returncode == 0 else None
+
+    head = await git("rev-parse", "HEAD")
+    status = await git("status", "--porcelain", "--untracked-files=no")
+    return head, None if status is None else bool(status)
+
+
+async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
+    started_at, began = datetime.now(UTC), time.perf_counter()
+    out = Measured()
+    async with running(config) as procs:
+        # The client's own share: on two cores it competes with the services it measures.
+        # Without its children: those are the processes under test.
+        pids = {**procs.pids(), CLIENT: os.getpid()}
+        sampler = UsageSampler(pids, without_children=frozenset({CLIENT}))
+        sampler.start()
+        idle: dict[str, float] = {}
+        try:
+            log.info("phase", name="idle", seconds=config.idle_seconds)
+            idle = await idle_cpu(sampler, config.idle_seconds)
+            log.info("phase", name="broker floor", messages=config.floor_messages)
+            out.floor = await round_trips(procs.bootstrap, config.floor_messages)
+            for variant in hop.VARIANTS:
+                log.info("phase", name="hop cost", variant=variant)
+                out.hops[variant] = await hop.round_trips(
+                    procs.bootstrap, variant, config.hop_messages
+                )
+            await measure_latency(config, procs, out)
+            await measure_throughput(config, procs, sampler, out)
+        finally:
+            memory = await sampler.stop(idle)
+        litellm_reason = procs.litellm_reason
+    head, dirty = await commit()
+    meta = Meta(
+        commit=head,
+        commit_dirty=dirty,
+        timestamp=started_at.isoformat(),
+        cores=os.cpu_count() or 0,
+        python=platform.python_version(),
+        platform=platform.platform(),
+        quick=config.quick,
+        wall_seconds=round(time.perf_counter() - began, 1),
+        config=config.model_dump(mode="json"),
+    )
+    return build_report(config, meta, out, memory, litellm_reason), out
+
+
+def build_report(
+    config: BenchConfig,
+    meta: Meta,
+    out: Measured,
+    memory: list[ProcessUsage],
+    litellm_reason: str | None,
+) -> BenchReport:
+    floor = Distribution.of_seconds(out.floor)
+    single = assemble.single_expert(config, out.paths, out.stages)
+    relay = assemble.relay_delay(out.paths)
+    litellm = assemble.litellm_side(
+        single, out.paths, litellm_reason, litellm_proxy.installed_version()
+    )
+    pipeline = assemble.full_pipeline(config, out.pipeline, out.critical, out.pipeline_errors)
+    throughput = Throughput(model=config.throughput_model, runs=out.runs)
+    cache = CacheHit()
+    return BenchReport(
+        meta=meta,
+        broker_floor=BrokerFloor(
+            round_trip=floor, messages=config.floor_messages, fetch_max_wait_ms=FETCH_MAX_WAIT_MS
+        ),
+        hop_cost=HopCost(
+            **{name: Distribution.of_seconds(samples) for name, samples in out.hops.items()}
+        ),
+        single_expert=single,
+        relay_delay=relay,
+        cache_hit=cache,
+        tool_path=assemble.tool_path(
+            config, out.tool, out.tool_direct, out.tool_model_calls, floor
+        ),
+        full_pipeline=pipeline,
+        throughput=throughput,
+        litellm=litellm,
+        memory=memory,
+        cpu_ms_per_request=out.cpu_ms_per_request,
+        targets=evaluate(single, relay, cache, pipeline, throughput, litellm),
+        profiles=out.profiles,
+    )

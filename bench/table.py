@@ -1,0 +1,149 @@
+"""The run's figures as rich tables on the terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.report import BenchReport, Target
+from bench.stats import Compared, Distribution, Percentiles
+
+DASH = "—"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return DASH if value is None else f"{value:.{digits}f}"
+
+
+def _triple(figures: Distribution | Percentiles | None, digits: int = 1) -> str:
+    if figures is None or figures.p50 is None:
+        return DASH
+    return " / ".join(_num(v, digits) for v in (figures.p50, figures.p95, figures.p99))
+
+
+def _compared_row(table: Table, name: str, compared: Compared | None, baseline: str) -> None:
+    if compared is None:
+        table.add_row(name, DASH, DASH, DASH, DASH, baseline)
+        return
+    table.add_row(
+        name,
+        _triple(compared.measured),
+        _triple(compared.baseline),
+        _triple(compared.added_ms),
+        _triple(compared.ratio, 2),
+        baseline,
+    )
+
+
+def latency_table(report: BenchReport) -> Table:
+    table = Table(title="Latency, ms: p50 / p95 / p99", title_justify="left")
+    for column in ("figure", "measured", "baseline", "added ms", "ratio", "baseline is"):
+        table.add_column(column)
+    floor = report.broker_floor.round_trip
+    table.add_row("broker floor (produce→consume)", _triple(floor), DASH, DASH, DASH, DASH)
+    hops = report.hop_cost
+    for name, label in (
+        ("bare", "FastStream"),
+        ("wire", "+ middlewares"),
+        ("services", "+ Context"),
+    ):
+        _compared_row(
+            table,
+            f"echo, 2 hops: {label}",
+            Compared.of(getattr(hops, name), hops.raw),
+            "raw aiokafka echo",
+        )
+    single, lite = report.single_expert, report.litellm
+    _compared_row(table, "single expert: TTFT (ours)", single.ttft, "model direct")
+    _compared_row(table, "single expert: total (ours)", single.total, "model direct")
+    lite_note = "model direct" if lite.available else f"[yellow]{lite.reason}[/yellow]"
+    _compared_row(table, "single expert: TTFT (LiteLLM)", lite.ttft, lite_note)
+    _compared_row(table, "single expert: total (LiteLLM)", lite.total, lite_note)
+    relay = report.relay_delay
+    table.add_row(
+        "per-token relay delay (ours)", _triple(relay.ours), _triple(relay.direct),
+        DASH, DASH, "model direct",
+    )  # fmt: skip
+    if relay.litellm is not None:
+        table.add_row(
+            "per-token relay delay (LiteLLM)", _triple(relay.litellm), _triple(relay.direct),
+            DASH, DASH, "model direct",
+        )  # fmt: skip
+    table.add_row("cache hit", f"[yellow]{report.cache_hit.reason}[/yellow]", "", "", "", "")
+    tool = report.tool_path
+    _compared_row(table, "no-model path (calculate tool)", tool.total, "tool REST /invoke")
+    pipeline = report.full_pipeline
+    _compared_row(table, "full pipeline, 3 tasks", pipeline.total, "critical path direct")
+    return table
+
+
+def breakdown_table(report: BenchReport) -> Table:
+    table = Table(
+        title="Single expert: where the time to first token goes, ms", title_justify="left"
+    )
+    for column in ("stage", "p50", "p95", "p99"):
+        table.add_column(column)
+    for stage in report.single_expert.ttft_breakdown:
+        latency = stage.latency
+        table.add_row(stage.name, _num(latency.p50), _num(latency.p95), _num(latency.p99))
+    return table
+
+
+def throughput_table(report: BenchReport) -> Table:
+    table = Table(title="Throughput, completed streamed requests/s", title_justify="left")
+    for column in ("path", "concurrency", "req/s", "errors", "latency p50 / p95 / p99 ms"):
+        table.add_column(column)
+    for run in report.throughput.runs:
+        errors = f"[red]{run.errors}[/red]" if run.errors else "0"
+        table.add_row(
+            run.path, str(run.concurrency), _num(run.requests_per_s), errors,
+            _triple(run.latency),
+        )  # fmt: skip
+    return table
+
+
+def _verdict(target: Target) -> str:
+    if target.met is None:
+        return "[yellow]not measured[/yellow]"
+    return "[green]met[/green]" if target.met else "[red]missed[/red]"
+
+
+def targets_table(report: BenchReport) -> Table:
+    table = Table(title="Targets (issue 4)", title_justify="left")
+    for column in ("target", "limit", "value", "verdict", "note"):
+        table.add_column(column)
+    for target in report.targets:
+        value = _num(target.value, 2)
+        table.add_row(target.name, target.limit, value, _verdict(target), target.note or "")
+    return table
+
+
+def memory_table(report: BenchReport) -> Table:
+    table = Table(title="Processes: peak RSS and CPU per request", title_justify="left")
+    columns = ("process", "peak RSS MiB", "CPU s (run)", "idle CPU %", "CPU ms/request at top")
+    for column in columns:
+        table.add_column(column)
+    for usage in report.memory:
+        per_request = report.cpu_ms_per_request.get(usage.name)
+        table.add_row(
+            usage.name,
+            _num(usage.peak_rss_mb),
+            _num(usage.cpu_seconds, 2),
+            _num(usage.idle_cpu_pct),
+            _num(per_request, 2),
+        )
+    return table
+
+
+def show(report: BenchReport, console: Console) -> None:
+    meta = report.meta
+    console.print(
+        f"[bold]moe bench[/bold] · commit {meta.commit or '?'}"
+        f"{' (dirty)' if meta.commit_dirty else ''} · {meta.cores} cores · "
+        f"{meta.wall_seconds:.0f} s{' · QUICK MODE: figures not stable' if meta.quick else ''}"
+    )
+    tables = (latency_table, breakdown_table, throughput_table, targets_table, memory_table)
+    for table in tables:
+        console.print(table(report))
+    console.print(f"synthesis: {report.full_pipeline.synthesis}")
+    console.print(f"cache hit: {report.cache_hit.reason}")

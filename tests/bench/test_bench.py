@@ -1,0 +1,96 @@
+"""The benchmark in its reduced mode, end to end: real stack processes, a few requests
+per scenario. Its figures are not judged here (no timing thresholds); what is checked is
+that the run completes and its JSON carries every figure the issue asks for."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.report import NO_CACHE, NO_SYNTHESIS, BenchReport
+
+pytestmark = pytest.mark.bench
+
+REPO = Path(__file__).resolve().parents[2]
+Run = tuple[dict[str, Any], Path, str]
+"""The report as JSON, the results folder and what the run printed."""
+SERVICES = {"broker", "gateway", "planner", "experts", "merger", "tools", "scripted-model"}
+MEASURED = {*SERVICES, "bench-client"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    out = tmp_path_factory.mktemp("bench")
+    command = [sys.executable, "-m", "bench", "--quick"]
+    command += ["--results-dir", str(out), "--log-dir", str(out / "logs")]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads((out / "latest.json").read_text()), out, done.stdout
+
+
+def test_the_json_validates_against_the_report_model(run: Run) -> None:
+    raw, _, _ = run
+    report = BenchReport.model_validate(raw)
+    assert report.meta.quick and report.meta.cores >= 1 and report.meta.commit
+
+
+def test_every_latency_figure_has_its_baseline(run: Run) -> None:
+    raw, _, _ = run
+    for section in ("ttft", "total"):
+        compared = raw["single_expert"][section]
+        for part in ("measured", "baseline"):
+            assert compared[part]["n"] > 0
+            assert all(compared[part][p] is not None for p in ("p50", "p95", "p99"))
+        assert set(compared["added_ms"]) == {"p50", "p95", "p99"}
+        assert compared["ratio"]["p50"] is not None
+    assert raw["relay_delay"]["ours"]["n"] > 0
+    assert raw["relay_delay"]["max_tokens_per_event"] >= 1
+    assert raw["broker_floor"]["round_trip"]["p50"] is not None
+    assert all(raw["hop_cost"][v]["n"] > 0 for v in ("raw", "bare", "wire", "services"))
+    stages = raw["single_expert"]["ttft_breakdown"]
+    assert len(stages) == 6 and all(stage["latency"]["n"] > 0 for stage in stages)
+    assert raw["full_pipeline"]["total"]["measured"]["n"] > 0
+    assert raw["full_pipeline"]["total"]["baseline"]["p50"] is not None
+    assert raw["tool_path"]["total"]["measured"]["n"] > 0
+
+
+def test_what_is_not_built_yet_is_reported_not_faked(run: Run) -> None:
+    raw, _, _ = run
+    cache = raw["cache_hit"]
+    assert cache["measured"] is False and cache["reason"] == NO_CACHE
+    assert cache["latency"]["p50"] is None
+    assert raw["full_pipeline"]["synthesis"] == NO_SYNTHESIS
+    assert raw["tool_path"]["model_calls"] == 0  # the tool path never reached a model
+    litellm = raw["litellm"]
+    assert litellm["available"] is (litellm["reason"] is None)
+    if litellm["available"]:
+        assert litellm["ttft"]["measured"]["n"] > 0
+        assert litellm["ours_over_litellm_added_ttft"] is not None
+
+
+def test_throughput_memory_and_targets_are_all_there(run: Run) -> None:
+    raw, _, _ = run
+    levels = {(r["path"], r["concurrency"]) for r in raw["throughput"]["runs"]}
+    assert {("gateway", c) for c in (1, 8, 32)} <= levels
+    assert {("direct", c) for c in (1, 8, 32)} <= levels
+    assert all("errors" in r and r["requests_per_s"] >= 0 for r in raw["throughput"]["runs"])
+    memory = {m["name"]: m for m in raw["memory"]}
+    assert set(memory) >= MEASURED
+    assert all(m["peak_rss_mb"] > 0 for m in memory.values())
+    assert set(raw["cpu_ms_per_request"]) >= MEASURED
+    assert all(memory[name]["idle_cpu_pct"] is not None for name in MEASURED)
+    names = " ".join(t["name"] for t in raw["targets"])
+    for expected in ("TTFT added, p50", "relay delay", "cache hit", "full pipeline",
+                     "throughput", "errors", "LiteLLM"):  # fmt: skip
+        assert expected in names
+
+
+def test_the_chart_and_the_table_are_produced(run: Run) -> None:
+    _, out, stdout = run
+    assert (out / "latency.png").stat().st_size > 10_000
+    assert "Targets" in stdout and "Throughput" in stdout and "not measured" in stdout

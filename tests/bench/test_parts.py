@@ -1,0 +1,63 @@
+"""The benchmark's own arithmetic and its scripted-model features, without processes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bench.config import ModelTiming
+from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
+from bench.stamps import read_stamps, stamp
+from bench.stats import Compared, Distribution, percentile
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([5.0], 99) == 5.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_compared_reports_added_milliseconds_and_ratio() -> None:
+    compared = Compared.of(
+        Distribution.of_seconds([0.030, 0.030]), Distribution.of_seconds([0.020, 0.020])
+    )
+    assert compared.added_ms.p50 == pytest.approx(10.0)
+    assert compared.ratio.p50 == pytest.approx(1.5)
+
+
+def test_no_samples_give_null_figures_not_zeros() -> None:
+    empty = Distribution.of_seconds([])
+    assert (empty.n, empty.p50, empty.p99) == (0, None, None)
+    assert Compared.of(empty, Distribution.of_seconds([0.01])).added_ms.p50 is None
+
+
+def test_stamps_survive_a_round_trip_through_text() -> None:
+    text = stamp(" w0", 1700000000.25) + stamp(" w1", 1700000000.5)
+    assert read_stamps(text) == [1700000000.25, 1700000000.5]
+    assert read_stamps("no stamps here") == []
+
+
+def test_model_timing_knows_its_model_time() -> None:
+    timing = ModelTiming(tokens=10, first_token_delay_ms=50, token_gap_ms=10)
+    assert timing.model_ms == 140
+    assert len(timing.script()["tokens"]) == 10
+
+
+async def test_a_request_can_carry_its_own_timing_when_overrides_are_on() -> None:
+    model = ScriptedModel(prompt_overrides=True, record_calls=False)
+    model.reset(Script(tokens=["default"]))
+    transport = httpx.ASGITransport(app=create_scripted_app(model, control=True))
+    async with httpx.AsyncClient(transport=transport, base_url="http://scripted") as client:
+        body = {
+            "model": "m",
+            "messages": [{"role": "user", "content": 'x SCRIPT{"tokens": ["a"]}'}],
+        }
+        answer = (await client.post("/v1/chat/completions", json=body)).json()
+        assert answer["choices"][0]["message"]["content"] == "a"
+        await client.put("/_scripted/script", json={"tokens": ["b"], "stamp_tokens": True})
+        body["messages"] = [{"role": "user", "content": "plain"}]
+        answer = (await client.post("/v1/chat/completions", json=body)).json()
+        assert len(read_stamps(answer["choices"][0]["message"]["content"])) == 1
+        assert (await client.get("/_scripted/calls")).json() == {"count": 1}
+        assert model.calls == []
