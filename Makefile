@@ -3,7 +3,7 @@ PY := .venv/bin/python
 STAMP := .venv/.setup-done
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-unit lint bench
+.PHONY: help setup litellm run test test-unit lint bench
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,14 +17,18 @@ setup: $(STAMP) ## venv, packages, local model server, model file, broker binary
 run: setup ## start the whole local stack (broker, graph DB, model server, services)
 	$(PY) -m deploy.cli run
 
-test: setup ## run every test: unit, integration (real broker) and end to end (real model)
+# The benchmark's LiteLLM baseline, in its own virtualenv (the reduced benchmark in the
+# test suite compares against it too).
+litellm: setup
+	@bash bench/setup_litellm.sh
+
+test: setup litellm ## every test: unit, integration (real broker), e2e (real model), bench
 	$(PY) -m pytest
 
 test-unit: setup ## only the fast in-memory tests
 	$(PY) -m pytest tests/unit
 
-bench: setup ## benchmark vs the model direct and LiteLLM; table, bench/results/latest.json, chart
-	@bash bench/setup_litellm.sh
+bench: setup litellm ## benchmark vs the model direct and LiteLLM; table, results JSON, chart
 	$(PY) -m bench
 
 lint: setup ## ruff and mypy (strict)
