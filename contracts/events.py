@@ -138,6 +138,17 @@ class TaskResult(Event):
     first_token_at: float | None = None
     finished_at: float = Field(default_factory=time.time)
 
+    @classmethod
+    def answering(cls, assigned: TaskAssigned, **fields: Any) -> TaskResult:
+        """The result of `assigned`, correlated to it (request, tenant, task, category)."""
+        correlation = {
+            "request_id": assigned.request_id,
+            "tenant": assigned.tenant,
+            "task_id": assigned.task.id,
+            "category": assigned.task.category,
+        }
+        return cls.model_validate({**correlation, **fields})
+
 
 class ReplyChunk(Event):
     kind: Literal["reply.chunk"] = "reply.chunk"

@@ -82,10 +82,8 @@ async def stream_answer(
     output = "".join(parts)
     if not task.stream_reply:
         output = output[:MERGE_OUTPUT_CHARS]
-    return TaskResult(
-        request_id=task.request_id,
-        tenant=task.tenant,
-        task_id=task.task.id,
+    return TaskResult.answering(
+        task,
         category=binding.category,
         worker_id=worker_id,
         output=output,

@@ -18,13 +18,7 @@ from services.experts.settings import ExpertSettings
 
 
 def expired(task: TaskAssigned) -> TaskResult:
-    return TaskResult(
-        request_id=task.request_id,
-        tenant=task.tenant,
-        task_id=task.task.id,
-        category=task.task.category,
-        error="deadline passed before the task was started",
-    )
+    return TaskResult.answering(task, error="deadline passed before the task was started")
 
 
 def create_router(

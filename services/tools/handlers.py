@@ -3,15 +3,23 @@ TaskResults out. Handlers are registered by `build_broker`, never at import time
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 
-from contracts.events import TaskAssigned
-from contracts.topics import RESULTS, task_topic
+from contracts.events import TaskAssigned, TaskResult
+from contracts.topics import RESULTS, WorkerKind, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.tools.research import Research
 from services.tools.runner import ToolRunner
 from services.tools.settings import ToolsSettings
+
+
+class TaskRunner(Protocol):
+    async def run_task(self, event: TaskAssigned, worker_id: str) -> TaskResult: ...
+
 
 SERVICE = "tools"
 TOOL_GROUP = "moe-tools"
@@ -22,38 +30,31 @@ def build_router(
     broker: KafkaBroker, runner: ToolRunner, research: Research | None, worker_id: str
 ) -> KafkaRouter:
     router = KafkaRouter()
-
-    async def on_tool_task(event: TaskAssigned) -> None:
-        result = await runner.run_task(event, worker_id)
-        await publish_event(broker, result, RESULTS)
-
-    # ACK after the handler: a task whose result was never published is redelivered to
-    # another member of the group; a task that fails is answered with an error TaskResult
-    # and an undecodable event goes to moe.dlq via the middleware, so neither blocks.
-    # A new consumer group starts from the earliest offset: tasks published before the
-    # first tools worker joined are still answered (stale ones with a deadline error).
-    router.subscriber(
-        task_topic("tool"),
-        group_id=TOOL_GROUP,
-        ack_policy=AckPolicy.ACK,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
-    )(on_tool_task)
-
+    workers: list[tuple[WorkerKind, str, TaskRunner]] = [("tool", TOOL_GROUP, runner)]
     if research is not None:
-        searx = research
+        workers.append(("research", RESEARCH_GROUP, research))
 
-        async def on_research_task(event: TaskAssigned) -> None:
-            result = await searx.run_task(event, worker_id)
+    def answer_with(worker: TaskRunner) -> Callable[[TaskAssigned], Awaitable[None]]:
+        async def on_task(event: TaskAssigned) -> None:
+            result = await worker.run_task(event, worker_id)
             await publish_event(broker, result, RESULTS)
 
+        return on_task
+
+    for kind, group, worker in workers:
+        # ACK after the handler: a task whose result was never published is redelivered
+        # to another member of the group; a task that fails is answered with an error
+        # TaskResult and an undecodable event goes to moe.dlq via the middleware, so
+        # neither blocks. A new consumer group starts from the earliest offset: tasks
+        # published before the first worker joined are still answered (stale ones with a
+        # deadline error).
         router.subscriber(
-            task_topic("research"),
-            group_id=RESEARCH_GROUP,
+            task_topic(kind),
+            group_id=group,
             ack_policy=AckPolicy.ACK,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
-        )(on_research_task)
+        )(answer_with(worker))
 
     return router
 

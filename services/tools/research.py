@@ -96,15 +96,7 @@ class Research:
         spec = event.task
         query = (spec.search_query or spec.task).strip()
         started = time.time()
-        fields: dict[str, Any] = {
-            "request_id": event.request_id,
-            "tenant": event.tenant,
-            "task_id": spec.id,
-            "category": spec.category,
-            "worker_id": worker_id,
-            "model": "searxng",
-            "started_at": started,
-        }
+        fields: dict[str, Any] = {"worker_id": worker_id, "model": "searxng", "started_at": started}
         try:
             if not query:
                 raise SearchError("the task has no search query")
@@ -113,5 +105,5 @@ class Research:
                 raise SearchError(f"no results for {query!r}")
         except SearchError as exc:
             log.info("research_failed", task_id=spec.id, error=str(exc))
-            return TaskResult(**fields, error=str(exc))
-        return TaskResult(**fields, output=citations(hits), confidence="medium")
+            return TaskResult.answering(event, **fields, error=str(exc))
+        return TaskResult.answering(event, **fields, output=citations(hits), confidence="medium")

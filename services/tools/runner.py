@@ -64,14 +64,7 @@ class ToolRunner:
     async def run_task(self, event: TaskAssigned, worker_id: str) -> TaskResult:
         spec = event.task
         started = time.time()
-        fields: dict[str, Any] = {
-            "request_id": event.request_id,
-            "tenant": event.tenant,
-            "task_id": spec.id,
-            "category": spec.category,
-            "worker_id": worker_id,
-            "started_at": started,
-        }
+        fields: dict[str, Any] = {"worker_id": worker_id, "started_at": started}
         name = spec.tool or (MATH_NODE if spec.category == "math" else "tools")
         try:
             if event.deadline_at is not None and started > event.deadline_at:
@@ -79,6 +72,10 @@ class ToolRunner:
             name, result = await self._dispatch(event)
         except ToolError as exc:
             log.info("tool_task_failed", task_id=spec.id, tool=name, error=str(exc))
-            return TaskResult(**fields, model=f"tool:{name}", error=f"{name}: {exc}")
+            return TaskResult.answering(
+                event, **fields, model=f"tool:{name}", error=f"{name}: {exc}"
+            )
         output = render(name, result)
-        return TaskResult(**fields, model=f"tool:{name}", output=output, confidence="high")
+        return TaskResult.answering(
+            event, **fields, model=f"tool:{name}", output=output, confidence="high"
+        )
