@@ -111,6 +111,9 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
             first = await stream.next()
         except ReplyTimeout:
             first = timeout_error()
+        except BaseException:  # cancelled while waiting: the slot must not leak
+            pending.close(stream.request_id)
+            raise
         if isinstance(first, ReplyError):
             pending.close(stream.request_id)
             raise reply_error(first)
