@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
-from contracts.wire import FETCH_MAX_WAIT_MS
+from bench.probe import probe
 from deploy.local import create_topics
 
 FLOOR_TOPIC = "bench.floor"
@@ -18,16 +18,8 @@ async def round_trips(bootstrap: str, messages: int, timeout_s: float = 10.0) ->
     """Seconds from send to receipt, one message in flight at a time."""
     await create_topics(bootstrap, {FLOOR_TOPIC: 1})
     partition = TopicPartition(FLOOR_TOPIC, 0)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, fetch_max_wait_ms=FETCH_MAX_WAIT_MS, enable_auto_commit=False
-    )
-    consumer.assign([partition])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-    await asyncio.gather(consumer.start(), producer.start())
     samples: list[float] = []
-    try:
-        await consumer.seek_to_end(partition)
-        await consumer.position(partition)
+    async with probe(bootstrap, partition) as (producer, consumer):
         for index in range(messages + 5):  # five warm-up messages, not counted
             started = time.perf_counter()
             await producer.send_and_wait(FLOOR_TOPIC, str(index).encode(), partition=0)
@@ -36,6 +28,4 @@ async def round_trips(bootstrap: str, messages: int, timeout_s: float = 10.0) ->
                 raise RuntimeError(f"unexpected record {record.value!r} on {FLOOR_TOPIC}")
             if index >= 5:
                 samples.append(time.perf_counter() - started)
-    finally:
-        await asyncio.gather(consumer.stop(), producer.stop())
     return samples

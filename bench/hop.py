@@ -22,6 +22,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka import TopicPartition as FastStreamPartition
 from faststream.kafka.annotations import KafkaBroker as ContextBroker
 
+from bench.probe import probe
 from contracts import ChatMessage, RequestReceived
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from deploy.local import create_topics
@@ -95,40 +96,38 @@ async def start_echo(
     return await _faststream(wired, source, target, inject=variant == "services")
 
 
+async def _warm_up(
+    producer: AIOKafkaProducer, consumer: AIOKafkaConsumer, source: str, out: TopicPartition
+) -> None:
+    """Until the echo's consumer has its position, early events can be skipped: send
+    until one comes back."""
+    for warm in range(1, 32):
+        payload = sample_event(-warm).model_dump_json().encode()
+        await producer.send_and_wait(source, payload, key=b"hop")
+        try:
+            await asyncio.wait_for(consumer.getone(out), 1.0)
+            return
+        except TimeoutError:
+            continue
+    raise TimeoutError(f"the echo never answered on {out.topic}")
+
+
 async def round_trips(bootstrap: str, variant: str, messages: int) -> list[float]:
     """Seconds from publishing an event to receiving its echo, one at a time."""
     source, target = f"bench.hop.{variant}.in", f"bench.hop.{variant}.out"
     await create_topics(bootstrap, {source: 1, target: 1})
     stop = await start_echo(variant, bootstrap, source, target)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
     out = TopicPartition(target, 0)
-    consumer.assign([out])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-    await asyncio.gather(consumer.start(), producer.start())
     samples: list[float] = []
     try:
-        await consumer.seek_to_end(out)
-        await consumer.position(out)
-        # Until the echo's consumer has its position, early events can be skipped:
-        # warm up until one comes back.
-        warm = 0
-        while True:
-            warm += 1
-            payload = sample_event(-warm).model_dump_json().encode()
-            await producer.send_and_wait(source, payload, key=b"hop")
-            try:
-                await asyncio.wait_for(consumer.getone(out), 1.0)
-                break
-            except TimeoutError:
-                if warm > 30:
-                    raise
-        for index in range(messages):
-            payload = sample_event(index).model_dump_json().encode()
-            started = time.perf_counter()
-            await producer.send_and_wait(source, payload, key=b"hop")
-            await asyncio.wait_for(consumer.getone(out), 10.0)
-            samples.append(time.perf_counter() - started)
+        async with probe(bootstrap, out) as (producer, consumer):
+            await _warm_up(producer, consumer, source, out)
+            for index in range(messages):
+                payload = sample_event(index).model_dump_json().encode()
+                started = time.perf_counter()
+                await producer.send_and_wait(source, payload, key=b"hop")
+                await asyncio.wait_for(consumer.getone(out), 10.0)
+                samples.append(time.perf_counter() - started)
     finally:
-        await asyncio.gather(consumer.stop(), producer.stop())
         await stop()
     return samples

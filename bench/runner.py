@@ -9,7 +9,6 @@ import platform
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import structlog
 
@@ -21,7 +20,7 @@ from bench.floor import round_trips
 from bench.latency import PathSamples, measure_paths
 from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_pipeline
-from bench.processes import SCRIPTED_MODEL, Processes, running
+from bench.processes import REPO, SCRIPTED_MODEL, Processes, running
 from bench.profiling import Profiler, ServiceProfile
 from bench.report import BenchReport, BrokerFloor, CacheHit, HopCost, Meta, Throughput
 from bench.stats import Distribution
@@ -31,7 +30,6 @@ from bench.tool_path import measure_direct_tool, measure_tool_path, wait_for_too
 from contracts.wire import FETCH_MAX_WAIT_MS
 
 log = structlog.get_logger("bench")
-REPO = Path(__file__).resolve().parent.parent
 GATEWAY_MODEL = "moe-orchestrator"
 CLIENT = "bench-client"
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic_core import to_json
 
-from contracts import ReplyChunk, ReplyDone, ReplyError
+from contracts import ReplyChunk, ReplyDone, ReplyError, ReplyEvent
 from services.gateway.errors import error_body
 from services.gateway.openai_models import chunk, completion, usage_chunk
-from services.gateway.replies import ReplyEvent, ReplyStream, ReplyTimeout
+from services.gateway.replies import ReplyStream, ReplyTimeout
 
 DONE = b"data: [DONE]\n\n"
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from contracts import ReplyChunk, ReplyDone, ReplyError
-
-ReplyEvent = ReplyChunk | ReplyDone | ReplyError
+from contracts import ReplyChunk, ReplyEvent
 
 
 class ReplyTimeout(Exception):

@@ -15,6 +15,7 @@ from contracts import (
     ReplyChunk,
     ReplyDone,
     ReplyError,
+    ReplyEvent,
     TaskResult,
     Usage,
     response_id_for,
@@ -22,8 +23,6 @@ from contracts import (
 
 # Source priority from the reference system: reasoning > tools > graph > experts > web.
 PRIORITY = {"reasoning": 0, "tool": 1, "graph": 2, "expert": 3, "research": 4}
-
-ReplyEvent = ReplyChunk | ReplyDone | ReplyError
 
 
 @dataclass(frozen=True)
