@@ -8,7 +8,7 @@ from typing import Any
 from pydantic_core import to_json
 
 from contracts import ReplyChunk, ReplyDone, ReplyError, ReplyEvent
-from services.gateway.errors import error_body
+from contracts.http_errors import error_body
 from services.gateway.openai_models import chunk, completion, usage_chunk
 from services.gateway.replies import ReplyStream, ReplyTimeout
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
+from contracts.http_errors import error_body
 from services.tools.catalog import specs
 from services.tools.registry import ToolError
 from services.tools.runner import ToolRunner, render
@@ -26,9 +27,7 @@ class InvokeRequest(BaseModel):
 def error_response(
     status: int, message: str, param: str | None = None, code: str | None = None
 ) -> JSONResponse:
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(error_body(status, message, code, param), status_code=status)
 
 
 class BodyTooLarge(Exception):
