@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import os
-from typing import Final
+from typing import Any, Final
 
 import structlog
 from aiokafka.structs import RecordMetadata
@@ -18,12 +18,14 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from pydantic import AliasChoices, Field
 
 from contracts.events import DeadLetter, Event, new_id
 from contracts.topics import DLQ
 from contracts.version import CONTRACT_VERSION
 
 VERSION_HEADER: Final = "moe-contract-version"
+DEFAULT_KAFKA_URL: Final = "127.0.0.1:9092"
 
 # Every subscriber passes fetch_max_wait_ms=FETCH_MAX_WAIT_MS. Tansu does not wake a
 # waiting fetch when data arrives: with Kafka's default 500 ms wait every hop would cost
@@ -31,6 +33,16 @@ VERSION_HEADER: Final = "moe-contract-version"
 FETCH_MAX_WAIT_MS: Final = 5
 
 log = structlog.get_logger()
+
+
+def kafka_url_setting(env_prefix: str) -> Any:
+    """The settings field of a service's broker address: its own `<PREFIX>KAFKA_URL`,
+    else the stack-wide `KAFKA_URL`, else the local broker."""
+    return Field(
+        default=DEFAULT_KAFKA_URL,
+        validation_alias=AliasChoices(f"{env_prefix}KAFKA_URL", "KAFKA_URL"),
+        description="Kafka bootstrap servers.",
+    )
 
 
 def event_headers() -> dict[str, str]:

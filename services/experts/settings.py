@@ -3,18 +3,17 @@ INFERENCE_SERVERS (JSON list of endpoints) and EXPERT_MODELS (category -> models
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.inference import LOCAL_MODEL, LOCAL_SERVER, ExpertModel, InferenceServer
+from contracts.wire import kafka_url_setting
 
 
 class ExpertSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EXPERTS_", populate_by_name=True)
 
-    kafka_url: str = Field(
-        default="127.0.0.1:9092", validation_alias=AliasChoices("EXPERTS_KAFKA_URL", "KAFKA_URL")
-    )
+    kafka_url: str = kafka_url_setting("EXPERTS_")
     group_id: str = "moe-experts"
     concurrency: int = Field(default=32, ge=1, description="Tasks answered at once per worker.")
     inference_servers: list[InferenceServer] = Field(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.events import Mode
+from contracts.wire import kafka_url_setting
 
 MODEL_MODES: dict[str, Mode] = {
     "moe-orchestrator": "default",
@@ -19,9 +20,7 @@ class GatewaySettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    kafka_url: str = Field(
-        default="127.0.0.1:9092", validation_alias=AliasChoices("GATEWAY_KAFKA_URL", "KAFKA_URL")
-    )
+    kafka_url: str = kafka_url_setting("GATEWAY_")
     reply_timeout_s: float = Field(default=120.0, gt=0, description="Deadline for a reply.")
     max_in_flight: int = Field(default=512, ge=1, description="Open requests before 429.")
     retry_after_s: int = Field(default=1, ge=1)

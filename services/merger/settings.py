@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.wire import kafka_url_setting
+
 
 class MergerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MERGER_", populate_by_name=True)
 
-    kafka_url: str = Field(
-        default="127.0.0.1:9092", validation_alias=AliasChoices("MERGER_KAFKA_URL", "KAFKA_URL")
-    )
+    kafka_url: str = kafka_url_setting("MERGER_")
     group_id: str = "moe-merger"
     searxng_url: str = Field(
         default="",

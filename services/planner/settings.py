@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.wire import kafka_url_setting
+
 
 class PlannerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PLANNER_")
 
-    kafka_url: str = Field(
-        default="127.0.0.1:9092", validation_alias=AliasChoices("PLANNER_KAFKA_URL", "KAFKA_URL")
-    )
+    kafka_url: str = kafka_url_setting("PLANNER_")
     group_id: str = "moe-planner"
     tools_url: str = Field(
         default="http://127.0.0.1:8003",

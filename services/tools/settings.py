@@ -8,6 +8,8 @@ import socket
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.wire import kafka_url_setting
+
 
 def _worker_id() -> str:
     return f"tools-{socket.gethostname()}-{os.getpid()}"
@@ -16,11 +18,7 @@ def _worker_id() -> str:
 class ToolsSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOOLS_", extra="ignore", populate_by_name=True)
 
-    kafka_url: str = Field(
-        default="127.0.0.1:9092",
-        validation_alias=AliasChoices("TOOLS_KAFKA_URL", "KAFKA_URL"),
-        description="Kafka bootstrap servers.",
-    )
+    kafka_url: str = kafka_url_setting("TOOLS_")
     kafka_enabled: bool = Field(
         default=True, description="Off: serve only HTTP and MCP (no broker needed)."
     )
