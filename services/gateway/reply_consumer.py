@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from aiokafka import TopicPartition
 from faststream.kafka import KafkaBroker
-from faststream.kafka.subscriber.usecase import LogicSubscriber
+from faststream.kafka.subscriber.usecase import DefaultSubscriber
 
 from contracts.events import ReplyEvent
-from contracts.topics import PARTITIONS, REPLIES
+from contracts.topics import REPLIES
 from contracts.wire import FETCH_MAX_WAIT_MS
 from services.gateway.replies import PendingReplies
 
 
-def attach_reply_consumer(broker: KafkaBroker, pending: PendingReplies) -> LogicSubscriber:  # type: ignore[type-arg]
+def attach_reply_consumer(broker: KafkaBroker, pending: PendingReplies) -> DefaultSubscriber:
     # No consumer group: every gateway instance reads every partition, because the
     # request waiting for a reply may be held by any instance.
     subscriber = broker.subscriber(
@@ -28,15 +27,14 @@ def attach_reply_consumer(broker: KafkaBroker, pending: PendingReplies) -> Logic
     return subscriber
 
 
-async def wait_until_assigned(subscriber: LogicSubscriber, timeout_s: float = 30.0) -> None:  # type: ignore[type-arg]
+async def wait_until_assigned(subscriber: DefaultSubscriber, timeout_s: float = 30.0) -> None:
     """Resolve the consumer's start offsets before serving, so that no reply published
     right after the first request can fall before the consumer's starting position."""
-    consumer = getattr(subscriber, "consumer", None)
+    consumer = subscriber.consumer
     if consumer is None:  # the in-memory test broker has no real consumer
         return
-    partitions = [TopicPartition(REPLIES, p) for p in range(PARTITIONS[REPLIES])]
     async with asyncio.timeout(timeout_s):
         while not consumer.assignment():  # noqa: ASYNC110 - aiokafka has no assignment event
             await asyncio.sleep(0.01)
-        for partition in partitions:
+        for partition in consumer.assignment():
             await consumer.position(partition)
