@@ -11,7 +11,7 @@ from typing import TypeVar
 import openai
 import structlog
 from openai import Omit, omit
-from openai.types.chat import ChatCompletionStreamOptionsParam
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionStreamOptionsParam
 
 from contracts import ReplyChunk, TaskAssigned, TaskResult, Usage
 from contracts.events import Confidence
@@ -41,10 +41,11 @@ async def stream_answer(
     first_token_at: float | None = None
     finish_reason: str | None = None
     error: str | None = None
+    prompt = build_messages(task, binding.category)
     try:
         stream = await binding.client.chat.completions.create(
             model=binding.model,
-            messages=build_messages(task, binding.category),
+            messages=prompt,
             stream=True,
             stream_options=STREAM_USAGE,
             temperature=_given(task.options.temperature),
@@ -90,7 +91,7 @@ async def stream_answer(
         error=error,
         confidence=stated_confidence(output),
         model=binding.model,
-        usage=usage or estimated_usage(task, parts),
+        usage=usage or estimated_usage(prompt, parts),
         finish_reason="length" if finish_reason == "length" else "stop",
         streamed_chunks=len(parts) if task.stream_reply else 0,
         started_at=started,
@@ -103,8 +104,9 @@ def stated_confidence(output: str) -> Confidence | None:
     return match.group(1).lower() if match else None  # type: ignore[return-value]
 
 
-def estimated_usage(task: TaskAssigned, parts: list[str]) -> Usage:
+def estimated_usage(prompt: list[ChatCompletionMessageParam], parts: list[str]) -> Usage:
     """For servers that do not report usage in streams: one chunk is about one token,
-    and English prompts run about four characters a token."""
-    prompt_chars = sum(len(m.content) for m in task.messages)
+    and English prompts run about four characters a token. Counted over the prompt the
+    model was sent (system prompt and trimmed history included), not the client's."""
+    prompt_chars = sum(len(str(m.get("content") or "")) for m in prompt)
     return Usage(prompt_tokens=max(1, prompt_chars // 4), completion_tokens=len(parts))

@@ -109,6 +109,9 @@ async def test_usage_is_estimated_when_the_server_reports_none(model) -> None:  
     scripted.reset(Script(tokens=["a", "b", "c"], report_usage=False))
     result, _ = await run_task(url, task())
     assert result.usage.completion_tokens == 3 and result.usage.prompt_tokens >= 1
+    # Estimated over what the model was sent, the expert's system prompt included.
+    sent = scripted.calls[0]["messages"]
+    assert result.usage.prompt_tokens == sum(len(m["content"]) for m in sent) // 4
 
 
 async def test_expired_task_is_not_sent_to_the_model(model) -> None:  # type: ignore[no-untyped-def]
