@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, computed_field, model_validator
 
 from contracts.topics import WorkerKind
 from contracts.version import CONTRACT_VERSION
@@ -99,15 +99,39 @@ class RequestReceived(Event):
     )
 
 
+class CachedAnswer(BaseModel):
+    """An earlier committed answer, served again for the same question."""
+
+    model_config = ConfigDict(frozen=True)
+
+    response_id: str = Field(description="The completion id the answer was first given under.")
+    answer: str
+
+
 class PlanCreated(Event):
     kind: Literal["plan.created"] = "plan.created"
     question: str = Field(default="", description="The user's question the plan answers.")
-    tasks: list[TaskSpec] = Field(min_length=1)
+    tasks: list[TaskSpec] = Field(
+        default=[], description="At least one, unless the plan is a cache hit."
+    )
     streaming_task_id: str | None = Field(
         default=None,
         description="Task whose tokens go straight to moe.replies (single-expert plans).",
     )
     deadline_at: float | None = None
+    cache_key: str | None = Field(
+        default=None, description="Where the committed answer may be cached; None: nowhere."
+    )
+    cache_hit: CachedAnswer | None = Field(
+        default=None,
+        description="Answered from the cache: the planner already sent the reply; no tasks.",
+    )
+
+    @model_validator(mode="after")
+    def _tasks_or_cache_hit(self) -> PlanCreated:
+        if not self.tasks and self.cache_hit is None:
+            raise ValueError("a plan needs at least one task unless it is a cache hit")
+        return self
 
 
 class TaskAssigned(Event):
@@ -179,6 +203,9 @@ class AnswerCommitted(Event):
     answer: str
     usage: Usage = Usage()
     task_ids: list[str] = []
+    cache_key: str | None = Field(
+        default=None, description="Cache the answer under this key; None: do not cache it."
+    )
 
 
 class FeedbackGiven(Event):

@@ -8,7 +8,7 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.middlewares import AckPolicy
 
-from contracts.events import MergerInput
+from contracts.events import MergerInput, PlanCreated
 from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.merger.fan_in import FanIn
@@ -33,6 +33,8 @@ def create_router(settings: MergerSettings, broker: KafkaBroker, fan_in: FanIn) 
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_event(event: MergerInput) -> None:
+        if isinstance(event, PlanCreated) and event.cache_hit is not None:
+            return  # the planner answered it from the cache: nothing to gather
         gathered = fan_in.add(event)
         if gathered is None:
             return

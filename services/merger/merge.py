@@ -81,6 +81,8 @@ def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
         )
         seq = 1
     usage = total_usage(results)
+    # Only a whole answer is worth serving again: none cut short, none missing a part.
+    cacheable = finish == "stop" and not any(r.error for r in results)
     replies.append(
         ReplyDone(
             request_id=plan.request_id,
@@ -98,5 +100,6 @@ def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
         answer=text,
         usage=usage,
         task_ids=[t.id for t in plan.tasks],
+        cache_key=plan.cache_key if cacheable else None,
     )
     return Outcome(replies, answer)

@@ -13,7 +13,15 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from bench.scripted_llm import Script, ScriptedModel
-from contracts import ChatMessage, Event, PlanCreated, TaskAssigned, TaskSpec, new_id
+from contracts import (
+    CONTRACT_VERSION,
+    ChatMessage,
+    Event,
+    PlanCreated,
+    TaskAssigned,
+    TaskSpec,
+    new_id,
+)
 from contracts.topics import ANSWERS, DLQ, PLANS, REPLIES, REQUESTS, RESULTS, task_topic
 from contracts.wire import VERSION_HEADER
 from services.gateway.app import create_app as create_gateway
@@ -166,7 +174,7 @@ async def test_a_request_trail_can_be_replayed_from_the_topics(
         "answer.committed",
     ]
     headers = [h for events in trail for _, h in events]
-    assert all(h[VERSION_HEADER] == b"1.0" for h in headers)
+    assert all(h[VERSION_HEADER] == CONTRACT_VERSION.encode() for h in headers)
     # One W3C trace runs through the whole trail: every hop carries the same trace id.
     trace_ids = {h["traceparent"].split(b"-")[1] for h in headers}
     assert len(trace_ids) == 1

@@ -2,8 +2,10 @@ import pytest
 from pydantic import ValidationError
 
 from contracts import (
+    CONTRACT_VERSION,
     EVENT_ADAPTER,
     AnswerCommitted,
+    CachedAnswer,
     ChatMessage,
     DeadLetter,
     FeedbackGiven,
@@ -39,7 +41,7 @@ EXAMPLES = [
 def test_every_event_round_trips_through_the_union(event) -> None:  # type: ignore[no-untyped-def]
     decoded = EVENT_ADAPTER.validate_json(event.model_dump_json())
     assert type(decoded) is type(event) and decoded == event
-    assert decoded.contract_version == "1.0" and decoded.tenant == "default"
+    assert decoded.contract_version == CONTRACT_VERSION and decoded.tenant == "default"
 
 
 def test_unknown_kind_is_rejected_with_the_reason() -> None:
@@ -57,6 +59,16 @@ def test_request_needs_messages_and_a_request_id() -> None:
         RequestReceived(request_id="r", model="m", messages=[])
     with pytest.raises(ValidationError, match="request_id"):
         ReplyChunk(request_id="", seq=0, delta="a")
+
+
+def test_a_plan_has_tasks_unless_it_is_a_cache_hit() -> None:
+    with pytest.raises(ValidationError, match="at least one task"):
+        PlanCreated(request_id="r", tasks=[])
+    hit = CachedAnswer(response_id="chatcmpl-old", answer="a")
+    decoded = EVENT_ADAPTER.validate_json(
+        PlanCreated(request_id="r", cache_hit=hit).model_dump_json()
+    )
+    assert isinstance(decoded, PlanCreated) and decoded.cache_hit == hit and decoded.tasks == []
 
 
 def test_usage_reports_its_total() -> None:

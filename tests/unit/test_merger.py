@@ -2,6 +2,7 @@ from faststream.kafka import TestKafkaBroker
 
 from contracts import (
     AnswerCommitted,
+    CachedAnswer,
     PlanCreated,
     ReplyChunk,
     ReplyDone,
@@ -20,7 +21,11 @@ from tests.unit.conftest import capture
 
 def plan(request_id: str, *tasks: TaskSpec, streaming: str | None = None) -> PlanCreated:
     return PlanCreated(
-        request_id=request_id, tasks=list(tasks), streaming_task_id=streaming, question="q?"
+        request_id=request_id,
+        tasks=list(tasks),
+        streaming_task_id=streaming,
+        question="q?",
+        cache_key=f"key-{request_id}",
     )
 
 
@@ -54,6 +59,33 @@ async def test_streamed_plan_ends_with_done_after_the_streamed_chunks() -> None:
     assert done.seq == 3 and done.usage == usage and done.finish_reason == "length"
     assert isinstance(answer, AnswerCommitted)
     assert answer.answer == "abc" and answer.response_id == "chatcmpl-r1"
+    assert answer.cache_key is None  # cut short by the length limit: not worth serving again
+
+
+async def test_a_whole_answer_keeps_the_plans_cache_key() -> None:
+    broker, seen = merger_broker()
+    async with TestKafkaBroker(broker) as test_broker:
+        spec = TaskSpec(id="t1", task="q?")
+        await test_broker.publish(plan("r6", spec, streaming="t1").model_dump(mode="json"), PLANS)
+        whole = result("r6", "t1", output="abc", streamed_chunks=1, finish_reason="stop")
+        await test_broker.publish(whole.model_dump(mode="json"), RESULTS)
+        [answer] = await seen.wait_for(ANSWERS)
+    assert answer.cache_key == "key-r6"
+
+
+async def test_a_cache_hit_plan_is_not_gathered_or_answered_again() -> None:
+    broker, seen = merger_broker()
+    hit = PlanCreated(request_id="r7", cache_hit=CachedAnswer(response_id="c", answer="a"))
+    spec = TaskSpec(id="t1", task="q?")
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(hit.model_dump(mode="json"), PLANS)
+        # A later request proves the cache-hit plan was consumed without any output.
+        await test_broker.publish(plan("r8", spec, streaming="t1").model_dump(mode="json"), PLANS)
+        done = result("r8", "t1", output="b", streamed_chunks=1)
+        await test_broker.publish(done.model_dump(mode="json"), RESULTS)
+        await seen.wait_for(ANSWERS)
+    assert [e.request_id for e in seen.events[REPLIES]] == ["r8"]
+    assert [e.request_id for e in seen.events[ANSWERS]] == ["r8"]
 
 
 async def test_unstreamed_plan_combines_results_by_source_priority() -> None:
