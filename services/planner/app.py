@@ -1,20 +1,29 @@
-"""The planner: consumes moe.requests, emits the plan to moe.plans and one TaskAssigned
-per sub-task to its worker's moe.tasks.<kind> topic."""
+"""The planner: consumes moe.requests; answers a repeated question from the cache, else
+emits the plan to moe.plans and one TaskAssigned per sub-task to its worker's
+moe.tasks.<kind> topic. It also keeps the cache: a view of moe.answers and moe.feedback."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.middlewares import AckPolicy
+from pydantic import Field
 
-from contracts import RequestReceived
-from contracts.topics import PLANS, REQUESTS, task_topic
+from contracts import AnswerCommitted, FeedbackGiven, RequestReceived
+from contracts.topics import ANSWERS, FEEDBACK, PLANS, REQUESTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
+from services.planner.answer_cache import AnswerCache, cache_key
+from services.planner.cache_hit import answer_from_cache
 from services.planner.plan import plan_request
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
+
+CacheInput = Annotated[AnswerCommitted | FeedbackGiven, Field(discriminator="kind")]
+# The cache may trail the answers by this much; a longer wait keeps an idle view cheap.
+CACHE_FETCH_MAX_WAIT_MS = 50
 
 
 def create_router(
@@ -23,6 +32,7 @@ def create_router(
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
     router = KafkaRouter()
+    cache = AnswerCache(settings.cache_max_entries, settings.cache_ttl_s)
 
     @router.subscriber(
         REQUESTS,
@@ -31,12 +41,33 @@ def create_router(
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_request(request: RequestReceived) -> None:
-        plan, tasks = plan_request(request, catalog)
+        key = cache_key(request) if settings.cache_enabled else None
+        hit = cache.lookup(key) if key is not None else None
+        if hit is not None:
+            await answer_from_cache(broker, request, hit)
+            return
+        plan, tasks = plan_request(request, catalog, key)
         # Concurrently: the merger's fan-in accepts a plan and its results in any order.
         await asyncio.gather(
             publish_event(broker, plan, PLANS),
             *(publish_event(broker, task, task_topic(task.task.worker)) for task in tasks),
         )
+
+    if settings.cache_enabled:
+        # No consumer group: every instance reads every partition from the beginning,
+        # so each holds the whole view and a restart rebuilds it.
+        @router.subscriber(
+            ANSWERS,
+            FEEDBACK,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.ACK_FIRST,
+            fetch_max_wait_ms=CACHE_FETCH_MAX_WAIT_MS,
+        )
+        async def on_answer_or_feedback(event: CacheInput) -> None:
+            if isinstance(event, AnswerCommitted):
+                cache.remember(event)
+            else:
+                cache.apply(event)
 
     return router
 

@@ -32,7 +32,7 @@ def choose_task(request_id: str, question: str, catalog: ToolCatalog) -> TaskSpe
 
 
 def plan_request(
-    request: RequestReceived, catalog: ToolCatalog
+    request: RequestReceived, catalog: ToolCatalog, cache_key: str | None = None
 ) -> tuple[PlanCreated, list[TaskAssigned]]:
     question = last_user_text(request)
     task = choose_task(request.request_id, question, catalog)
@@ -45,6 +45,7 @@ def plan_request(
         tasks=[task],
         streaming_task_id=task.id if streamed else None,
         deadline_at=request.deadline_at,
+        cache_key=cache_key,
     )
     assigned = TaskAssigned(
         request_id=request.request_id,

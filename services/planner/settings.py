@@ -18,3 +18,10 @@ class PlannerSettings(BaseSettings):
         validation_alias=AliasChoices("PLANNER_TOOLS_URL", "TOOLS_URL"),
         description="Tools service whose GET /tools lists the plannable tools; empty: none.",
     )
+    cache_enabled: bool = Field(
+        default=True, description="Answer a repeated question from earlier answers."
+    )
+    cache_max_entries: int = Field(default=10_000, ge=1, description="Per planner instance.")
+    cache_ttl_s: float = Field(
+        default=24 * 3600.0, gt=0, description="How long an answer may be served again."
+    )

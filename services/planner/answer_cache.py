@@ -1,0 +1,79 @@
+"""The exact-match answer cache: a per-tenant view of moe.answers, minus answers that
+drew negative feedback on moe.feedback.
+
+Every planner instance builds its own view by reading both topics from the beginning
+(no consumer group), so any instance can answer any repeated question and a restarted
+instance rebuilds its cache from the retained events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from contracts import AnswerCommitted, CachedAnswer, FeedbackGiven, RequestReceived
+
+
+def cache_key(request: RequestReceived) -> str:
+    """Same tenant, mode, conversation and length limits: the same answer. Whitespace
+    is not meaning, so it is normalised; case is (code, units), so it is kept."""
+    conversation = [(m.role, " ".join(m.content.split())) for m in request.messages]
+    limits = (request.options.max_tokens, request.options.stop)
+    material = json.dumps([request.tenant, request.mode, conversation, limits])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    answer: CachedAnswer
+    stored_at: float
+
+
+class AnswerCache:
+    """Bounded (least recently used entries go first) and expiring."""
+
+    def __init__(self, max_entries: int, ttl_s: float) -> None:
+        self.max_entries = max_entries
+        self.ttl_s = ttl_s
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        # Feedback may be read before its answer when the view is rebuilt from both
+        # topics, so flagged ids are remembered (bounded like the entries).
+        self._flagged: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, key: str) -> CachedAnswer | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if time.time() - entry.stored_at > self.ttl_s:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry.answer
+
+    def remember(self, committed: AnswerCommitted) -> None:
+        if committed.cache_key is None or committed.response_id in self._flagged:
+            return
+        stored_at = committed.created_at.timestamp()
+        if time.time() - stored_at > self.ttl_s:
+            return  # replayed from long ago: already expired
+        answer = CachedAnswer(response_id=committed.response_id, answer=committed.answer)
+        self._entries[committed.cache_key] = _Entry(answer, stored_at)
+        self._entries.move_to_end(committed.cache_key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def apply(self, feedback: FeedbackGiven) -> None:
+        """Negative feedback takes the answer it rates out of the cache, for good."""
+        if feedback.rating > 0:
+            return
+        self._flagged[feedback.response_id] = None
+        while len(self._flagged) > self.max_entries:
+            self._flagged.popitem(last=False)
+        for key, entry in list(self._entries.items()):
+            if entry.answer.response_id == feedback.response_id:
+                del self._entries[key]

@@ -1,0 +1,93 @@
+"""The answer cache on the real broker: a repeated question is answered through the
+gateway without any model call; negative feedback takes the answer out of the cache."""
+
+from __future__ import annotations
+
+import asyncio
+
+import openai
+
+from bench.scripted_llm import ScriptedModel
+from contracts import FeedbackGiven, new_id
+from contracts.topics import FEEDBACK, PLANS
+from tests.support.topics import publish_events, read_topic
+
+
+def client(gateway_url: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0)
+
+
+async def ask(gateway_url: str, question: str) -> openai.types.chat.ChatCompletion:
+    return await client(gateway_url).chat.completions.create(
+        model="moe-orchestrator", messages=[{"role": "user", "content": question}]
+    )
+
+
+async def ask_until_cached(
+    gateway_url: str, scripted: ScriptedModel, question: str, timeout_s: float = 15.0
+) -> openai.types.chat.ChatCompletion:
+    """The cache is a view of moe.answers and trails it a little: ask until an answer
+    comes without a model call."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            calls = len(scripted.calls)
+            completion = await ask(gateway_url, question)
+            if len(scripted.calls) == calls:
+                return completion
+            await asyncio.sleep(0.05)
+
+
+async def test_repeated_question_is_answered_from_the_cache(
+    kafka_url: str, gateway_url: str, scripted: ScriptedModel
+) -> None:
+    question = f"What is a broker? ({new_id()})"
+    first = await ask(gateway_url, question)
+    assert len(scripted.calls) == 1
+    again = await ask_until_cached(gateway_url, scripted, question)
+    assert again.choices[0].message.content == first.choices[0].message.content
+    assert again.usage is not None and again.usage.total_tokens == 0
+    assert again.id != first.id
+    # The hit is on record as the request's plan, pointing at the answer it reused.
+    request_id = again.id.removeprefix("chatcmpl-")
+    [(plan, _)] = await read_topic(kafka_url, PLANS, request_id, 1)
+    assert plan["tasks"] == [] and plan["cache_hit"]["answer"] == first.choices[0].message.content
+
+    # A streamed client gets the cached answer as a stream, too.
+    stream = await client(gateway_url).chat.completions.create(
+        model="moe-orchestrator", messages=[{"role": "user", "content": question}], stream=True
+    )
+    calls = len(scripted.calls)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    assert text == first.choices[0].message.content and len(scripted.calls) == calls
+
+
+async def test_another_mode_is_not_served_the_cached_answer(
+    gateway_url: str, scripted: ScriptedModel
+) -> None:
+    question = f"Why partitions? ({new_id()})"
+    await ask(gateway_url, question)
+    await ask_until_cached(gateway_url, scripted, question)
+    calls = len(scripted.calls)
+    await client(gateway_url).chat.completions.create(
+        model="moe-orchestrator-concise", messages=[{"role": "user", "content": question}]
+    )
+    assert len(scripted.calls) == calls + 1
+
+
+async def test_negative_feedback_takes_the_answer_out_of_the_cache(
+    kafka_url: str, gateway_url: str, scripted: ScriptedModel
+) -> None:
+    question = f"Is this right? ({new_id()})"
+    first = await ask(gateway_url, question)
+    await ask_until_cached(gateway_url, scripted, question)
+    feedback = FeedbackGiven(
+        request_id=first.id.removeprefix("chatcmpl-"), response_id=first.id, rating=-1
+    )
+    await publish_events(kafka_url, [(feedback, FEEDBACK)])
+    async with asyncio.timeout(15):
+        while True:  # the view applies the feedback within its fetch wait
+            calls = len(scripted.calls)
+            await ask(gateway_url, question)
+            if len(scripted.calls) > calls:
+                break
+            await asyncio.sleep(0.05)
