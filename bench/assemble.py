@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from bench.breakdown import Stage
+from bench.cache_hit import QUESTION
 from bench.config import BenchConfig
 from bench.latency import PathSamples
-from bench.report import FullPipeline, LiteLLMSide, RelayDelay, SingleExpert, ToolPath
+from bench.report import (
+    CacheHit,
+    FullPipeline,
+    LiteLLMSide,
+    RelayDelay,
+    SingleExpert,
+    ToolPath,
+)
 from bench.stats import Compared, Distribution, Percentiles
+from bench.tool_path import QUESTION as TOOL_QUESTION
 
 
 def compare(measured: list[float], baseline: list[float]) -> Compared:
@@ -70,6 +79,20 @@ def litellm_side(
     )
 
 
+def cache_hit(
+    paths: dict[str, PathSamples], hits: PathSamples, model_calls: int, floor: Distribution
+) -> CacheHit:
+    hops = CacheHit.model_fields["hops"].default
+    return CacheHit(
+        question=QUESTION,
+        requests=len(hits.total) + hits.errors,
+        errors=hits.errors,
+        model_calls=model_calls,
+        total=compare(hits.total, paths["direct"].total),
+        floor_estimate_ms=round(hops * floor.p50, 3) if floor.p50 is not None else None,
+    )
+
+
 def tool_path(
     config: BenchConfig,
     gateway: PathSamples,
@@ -79,7 +102,7 @@ def tool_path(
 ) -> ToolPath:
     hops = ToolPath.model_fields["hops"].default
     return ToolPath(
-        question=config.tool_question,
+        question=TOOL_QUESTION,
         requests=config.tool_requests,
         errors=gateway.errors + direct.errors,
         model_calls=model_calls,

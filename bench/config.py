@@ -42,9 +42,8 @@ class BenchConfig(BaseModel):
     latency_requests: int = Field(default=120, ge=1, description="Per path, sequential.")
     warmup_requests: int = Field(default=8, ge=1)
     latency_model: ModelTiming = ModelTiming(tokens=16, first_token_delay_ms=20, token_gap_ms=5)
+    cache_requests: int = Field(default=60, ge=1)
     tool_requests: int = Field(default=60, ge=1)
-    tool_question: str = "What is 17*23?"
-    tool_answer: str = "391"
     pipeline_requests: int = Field(default=25, ge=1)
     pipeline_tasks: tuple[ModelTiming, ...] = (
         ModelTiming(tokens=10, first_token_delay_ms=50, token_gap_ms=10),
@@ -70,6 +69,7 @@ class BenchConfig(BaseModel):
             "quick": True,
             "latency_requests": 5,
             "warmup_requests": 2,
+            "cache_requests": 3,
             "tool_requests": 3,
             "pipeline_requests": 2,
             "throughput_seconds": 1.0,

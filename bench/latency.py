@@ -36,9 +36,10 @@ class PathSamples:
         self.max_tokens_per_event = max(self.max_tokens_per_event, timing.max_tokens_per_event)
 
 
-def question(index: int) -> str:
-    # Not arithmetic, so the planner sends it to an expert (the single-expert path).
-    return f"Explain event sourcing in two sentences (benchmark request {index})."
+def question(index: int, run: str = "latency") -> str:
+    # Not arithmetic, so the planner sends it to an expert (the single-expert path);
+    # never asked twice in a benchmark run, so the answer cache cannot serve it.
+    return f"Explain event sourcing in two sentences (benchmark {run}, request {index})."
 
 
 async def measure_paths(

@@ -19,6 +19,10 @@ def panels(out: Measured) -> dict[str, Samples]:
         "time to first token": {name: p.ttft for name, p in paths.items()},
         "total time (streamed)": {name: p.total for name, p in paths.items()},
         "per-token relay delay": {name: p.relay for name, p in paths.items() if p.relay},
+        "cache hit (repeated question)": {
+            "through the pipeline": out.cache.total,
+            "model direct": paths["direct"].total if "direct" in paths else [],
+        },
         "no-model path (calculate tool)": {
             "through the pipeline": out.tool.total,
             "tool REST direct": out.tool_direct.total,

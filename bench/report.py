@@ -15,7 +15,6 @@ from bench.profiling import ServiceProfile
 from bench.stats import Compared, Distribution, Percentiles
 from bench.throughput import ThroughputRun
 
-NO_CACHE = "not measured: no answer cache in the pipeline yet"
 NO_SYNTHESIS = "not yet implemented; merge = concatenation"
 
 
@@ -76,9 +75,16 @@ class RelayDelay(Frozen):
 
 
 class CacheHit(Frozen):
-    measured: bool = False
-    reason: str | None = NO_CACHE
-    latency: Distribution = Distribution()
+    """A repeated question answered by the planner's exact-match cache, no model call.
+    Baseline: the model answering the question directly (the call the hit saves)."""
+
+    question: str
+    requests: int
+    errors: int
+    model_calls: int = Field(description="Model calls the timed requests caused: 0.")
+    total: Compared
+    hops: int = 2
+    floor_estimate_ms: float | None
 
 
 class ToolPath(Frozen):

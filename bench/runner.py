@@ -14,6 +14,7 @@ import structlog
 
 from bench import assemble, hop, litellm_proxy
 from bench.breakdown import EventRecorder, Stage, ttft_breakdown
+from bench.cache_hit import measure_cache_hit
 from bench.client import Endpoint, new_client
 from bench.config import BenchConfig
 from bench.floor import round_trips
@@ -22,7 +23,7 @@ from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_pipeline
 from bench.processes import REPO, SCRIPTED_MODEL, Processes, running
 from bench.profiling import Profiler, ServiceProfile
-from bench.report import BenchReport, BrokerFloor, CacheHit, HopCost, Meta, Throughput
+from bench.report import BenchReport, BrokerFloor, HopCost, Meta, Throughput
 from bench.stats import Distribution
 from bench.targets import evaluate
 from bench.throughput import ThroughputRun, closed_loop
@@ -44,6 +45,8 @@ class Measured:
     tool: PathSamples = field(default_factory=PathSamples)
     tool_direct: PathSamples = field(default_factory=PathSamples)
     tool_model_calls: int = 0
+    cache: PathSamples = field(default_factory=PathSamples)
+    cache_model_calls: int = 0
     pipeline: list[float] = field(default_factory=list)
     critical: list[float] = field(default_factory=list)
     pipeline_errors: int = 0
@@ -80,19 +83,18 @@ async def measure_latency(config: BenchConfig, procs: Processes, out: Measured) 
                 out.paths.get("gateway", PathSamples()).timings,
                 config.latency_model.first_token_delay_ms / 1000,
             )
-        log.info("phase", name="no-model (tool) path", requests=config.tool_requests)
         gateway = paths[1]
-        await wait_for_tool_route(client, gateway, config.tool_question, config.tool_answer, 60)
-        calls = await procs.model_calls()
-        out.tool = await measure_tool_path(
-            client, gateway, config.tool_question, config.tool_requests
+        log.info("phase", name="cache hit", requests=config.cache_requests)
+        out.cache, out.cache_model_calls = await measure_cache_hit(
+            client, gateway, procs.model_calls, config.cache_requests
         )
+        log.info("phase", name="no-model (tool) path", requests=config.tool_requests)
+        await wait_for_tool_route(client, gateway, 60)
+        calls = await procs.model_calls()
+        out.tool = await measure_tool_path(client, gateway, config.tool_requests)
         out.tool_model_calls = await procs.model_calls() - calls
         tools_url = f"http://127.0.0.1:{procs.stack.config.tools_port}"
-        expression = config.tool_question.removeprefix("What is ").rstrip("?")
-        out.tool_direct = await measure_direct_tool(
-            client, tools_url, expression, config.tool_requests
-        )
+        out.tool_direct = await measure_direct_tool(client, tools_url, config.tool_requests)
         log.info("phase", name="full pipeline, 3 tasks", requests=config.pipeline_requests)
         out.pipeline, out.critical, out.pipeline_errors = await measure_pipeline(
             procs.bootstrap, client, paths[0], config.pipeline_tasks, config.pipeline_requests
@@ -201,7 +203,7 @@ def build_report(
     )
     pipeline = assemble.full_pipeline(config, out.pipeline, out.critical, out.pipeline_errors)
     throughput = Throughput(model=config.throughput_model, runs=out.runs)
-    cache = CacheHit()
+    cache = assemble.cache_hit(out.paths, out.cache, out.cache_model_calls, floor)
     return BenchReport(
         meta=meta,
         broker_floor=BrokerFloor(

@@ -69,7 +69,7 @@ def latency_table(report: BenchReport) -> Table:
             "per-token relay delay (LiteLLM)", _triple(relay.litellm), _triple(relay.direct),
             DASH, DASH, "model direct",
         )  # fmt: skip
-    table.add_row("cache hit", f"[yellow]{report.cache_hit.reason}[/yellow]", "", "", "", "")
+    _compared_row(table, "cache hit, end to end", report.cache_hit.total, "model direct")
     tool = report.tool_path
     _compared_row(table, "no-model path (calculate tool)", tool.total, "tool REST /invoke")
     pipeline = report.full_pipeline
@@ -146,4 +146,3 @@ def show(report: BenchReport, console: Console) -> None:
     for table in tables:
         console.print(table(report))
     console.print(f"synthesis: {report.full_pipeline.synthesis}")
-    console.print(f"cache hit: {report.cache_hit.reason}")

@@ -37,7 +37,8 @@ async def closed_loop(endpoint: Endpoint, concurrency: int, seconds: float) -> T
         async def one_client(worker: int) -> None:
             sent = 0
             while time.perf_counter() < deadline:
-                timing = await timed_chat(client, endpoint, question(worker * 1_000_000 + sent))
+                asked = question(worker * 1_000_000 + sent, f"{endpoint.name}-c{concurrency}")
+                timing = await timed_chat(client, endpoint, asked)
                 sent += 1
                 if timing.ok:
                     totals.append(timing.total_s)
