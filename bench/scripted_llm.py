@@ -38,6 +38,9 @@ class Script:
     prompt_tokens: int = 7
     stamp_tokens: bool = False
     """Append each token's emission time (`bench.stamps`) for relay-delay measurement."""
+    fail_after_tokens: int | None = None
+    """Break off a stream with an error event after this many tokens (a model server
+    failing mid-answer)."""
 
 
 @dataclass
@@ -48,7 +51,8 @@ class ScriptedModel:
     """Off in long benchmark runs: only `call_count` grows then."""
     prompt_overrides: bool = False
     """Let a request carry its own timings (`SCRIPT{...}` in its last message), so one
-    plan's parallel tasks can take known, different model times."""
+    plan's parallel tasks can take known, different model times. The last SCRIPT in the
+    message wins: a judge's prompt quotes its sources first and its own question last."""
     call_count: int = 0
 
     def reset(self, script: Script | None = None) -> None:
@@ -59,10 +63,10 @@ class ScriptedModel:
     def script_for(self, body: dict[str, Any]) -> Script:
         messages = body.get("messages") or [{}]
         content = messages[-1].get("content")
-        match = _OVERRIDE.search(content) if self.prompt_overrides and content else None
-        if match is None:
+        found = _OVERRIDE.findall(content) if self.prompt_overrides and content else []
+        if not found:
             return self.script
-        fields = {k: v for k, v in json.loads(match.group(1)).items() if k in OVERRIDABLE}
+        fields = {k: v for k, v in json.loads(found[-1]).items() if k in OVERRIDABLE}
         return dataclasses.replace(self.script, **fields)
 
 
@@ -89,6 +93,10 @@ async def _stream(script: Script, model: str, usage: bool) -> AsyncIterator[byte
     await asyncio.sleep(script.first_token_delay_s)
     yield _chunk(model, {"role": "assistant", "content": ""})
     for index, token in enumerate(script.tokens):
+        if index == script.fail_after_tokens:
+            error = {"message": "scripted failure mid-stream", "type": "server_error"}
+            yield b"data: " + to_json({"error": error}) + b"\n\n"
+            return
         if index:
             await asyncio.sleep(script.token_gap_s)
         yield _chunk(model, {"content": stamp(token) if script.stamp_tokens else token})
