@@ -9,15 +9,23 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.middlewares import AckPolicy
 
 from contracts.events import MergerInput, PlanCreated
-from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS, task_topic
+from contracts.topics import PLANS, RESULTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.merger.fan_in import FanIn
-from services.merger.merge import merge
+from services.merger.merge import merge, needs_synthesis
+from services.merger.replies import publish_outcome
 from services.merger.research_fallback import follow_up, needs_research
 from services.merger.settings import MergerSettings
+from services.merger.synthesis import Judge, Syntheses
 
 
-def create_router(settings: MergerSettings, broker: KafkaBroker, fan_in: FanIn) -> KafkaRouter:
+def create_router(
+    settings: MergerSettings,
+    broker: KafkaBroker,
+    fan_in: FanIn,
+    judge: Judge | None,
+    syntheses: Syntheses,
+) -> KafkaRouter:
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
     router = KafkaRouter()
@@ -44,16 +52,30 @@ def create_router(settings: MergerSettings, broker: KafkaBroker, fan_in: FanIn) 
             fan_in.reopen(extended, results)
             await publish_event(broker, task, task_topic("research"))
             return
-        outcome = merge(plan, results)
-        for reply in outcome.replies:
-            await publish_event(broker, reply, REPLIES)
-        if outcome.answer is not None:
-            await publish_event(broker, outcome.answer, ANSWERS)
+        if judge is not None and needs_synthesis(plan, results):
+            # A judge streams for seconds; this handler must keep gathering (and closing
+            # streamed answers) meanwhile. The synthesis runs as a tracked task, not in
+            # the handler: `max_workers` would need ACK_FIRST on a two-topic subscriber
+            # and would still stall every request once its workers were all judging.
+            # Acknowledging before the answer loses nothing more than the fan-in already
+            # does: a plan's earlier events are acknowledged before it completes, and
+            # gatherings live in this instance's memory.
+            syntheses.start(broker, judge, plan, results)
+            return
+        await publish_outcome(broker, merge(plan, results))
 
     return router
 
 
 def create_app(settings: MergerSettings, broker: KafkaBroker | None = None) -> FastStream:
     broker = broker or make_broker(settings.kafka_url, "merger")
-    broker.include_router(create_router(settings, broker, FanIn(settings.orphan_ttl_s)))
-    return FastStream(broker)
+    judge = Judge(settings) if settings.synthesis else None
+    syntheses = Syntheses(settings.max_syntheses)
+    fan_in = FanIn(settings.orphan_ttl_s)
+    broker.include_router(create_router(settings, broker, fan_in, judge, syntheses))
+    app = FastStream(broker)
+    # Before the broker stops: a synthesis in flight still publishes its reply.
+    app.on_shutdown(syntheses.drain)
+    if judge is not None:
+        app.after_shutdown(judge.aclose)
+    return app

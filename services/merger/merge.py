@@ -1,13 +1,16 @@
-"""What the client gets once every result of a plan is in.
+"""What the client gets once every result of a plan is in, when no judge writes it.
 
-A streamed single-expert plan already sent its tokens: only ReplyDone remains. Other
-plans are combined in source-priority order (judge synthesis replaces this step in the
-merger issue; the events it emits keep this shape)."""
+A streamed single-expert plan already sent its tokens: only ReplyDone remains (plus any
+research follow-up, appended to the stream). A plan with one usable result, or whose
+usable results all come from precision tools, is passed through exactly. Other plans go
+to the judge (services.merger.synthesis); `merge` is also its fallback, and what every
+plan gets with synthesis off: the results concatenated in source-priority order."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import reduce
+from typing import Literal
 
 from contracts import (
     AnswerCommitted,
@@ -23,6 +26,7 @@ from contracts import (
 
 # Source priority from the reference system: reasoning > tools > graph > experts > web.
 PRIORITY = {"reasoning": 0, "tool": 1, "graph": 2, "expert": 3, "research": 4}
+Finish = Literal["stop", "length"]
 
 
 @dataclass(frozen=True)
@@ -35,62 +39,52 @@ def total_usage(results: list[TaskResult]) -> Usage:
     return reduce(lambda a, b: a + b, (r.usage for r in results), Usage())
 
 
-def _failure(plan: PlanCreated, results: list[TaskResult], seq: int) -> Outcome:
-    reasons = "; ".join(r.error or "" for r in results if r.error)
-    error = ReplyError(
+def failure(plan: PlanCreated, seq: int, message: str) -> ReplyError:
+    return ReplyError(
         request_id=plan.request_id,
         tenant=plan.tenant,
         seq=seq,
         status=502,
         code="upstream_error",
-        message=f"No answer could be produced: {reasons}",
+        message=message,
     )
-    return Outcome([error], None)
+
+
+def _failure(plan: PlanCreated, results: list[TaskResult], seq: int) -> Outcome:
+    reasons = "; ".join(r.error or "" for r in results if r.error)
+    return Outcome([failure(plan, seq, f"No answer could be produced: {reasons}")], None)
+
+
+def sources(plan: PlanCreated, results: list[TaskResult]) -> list[TaskResult]:
+    """The usable results, highest source priority first (stable within a priority)."""
+    workers = {t.id: t.worker for t in plan.tasks}
+    ok = [r for r in results if not r.error and r.output]
+    return sorted(ok, key=lambda r: PRIORITY.get(r.category, PRIORITY.get(workers[r.task_id], 9)))
 
 
 def _combined(plan: PlanCreated, results: list[TaskResult]) -> str:
+    return "\n\n".join(r.output for r in sources(plan, results))
+
+
+def needs_synthesis(plan: PlanCreated, results: list[TaskResult]) -> bool:
+    """Whether a judge should write the answer: several usable results, not all from
+    precision tools (a tool's exact value is passed through, never rewritten by a model),
+    and no expert already streamed its tokens to the client."""
+    if any(r.task_id == plan.streaming_task_id for r in results):
+        return False
     workers = {t.id: t.worker for t in plan.tasks}
-    ok = [r for r in results if not r.error and r.output]
-    ok.sort(key=lambda r: PRIORITY.get(r.category, PRIORITY.get(workers[r.task_id], 9)))
-    return "\n\n".join(r.output for r in ok)
+    usable = sources(plan, results)
+    return len(usable) > 1 and any(workers[r.task_id] != "tool" for r in usable)
 
 
-def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
-    streamed = next((r for r in results if r.task_id == plan.streaming_task_id), None)
-    seq = streamed.streamed_chunks if streamed else 0
-    if streamed is not None and streamed.error:
-        return _failure(plan, results, seq)
-    if all(r.error for r in results):
-        return _failure(plan, results, seq)
-
-    replies: list[ReplyEvent] = []
-    if streamed is not None:
-        text, finish = streamed.output, streamed.finish_reason or "stop"
-        # Results beyond the streamed one (a research follow-up) extend the stream.
-        extra = _combined(plan, [r for r in results if r is not streamed])
-        if extra:
-            delta = f"\n\n{extra}"
-            replies.append(
-                ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=seq, delta=delta)
-            )
-            text, seq = text + delta, seq + 1
-    else:
-        text, finish = _combined(plan, results), "stop"
-        replies.append(
-            ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=0, delta=text)
-        )
-        seq = 1
-    usage = total_usage(results)
+def closing(
+    plan: PlanCreated, results: list[TaskResult], text: str, finish: Finish, seq: int, usage: Usage
+) -> tuple[ReplyDone, AnswerCommitted]:
+    """The reply's end (after `seq` chunks) and the committed answer."""
     # Only a whole answer is worth serving again: none cut short, none missing a part.
     cacheable = finish == "stop" and not any(r.error for r in results)
-    replies.append(
-        ReplyDone(
-            request_id=plan.request_id,
-            tenant=plan.tenant,
-            seq=seq,
-            finish_reason=finish,
-            usage=usage,
-        )
+    done = ReplyDone(
+        request_id=plan.request_id, tenant=plan.tenant, seq=seq, finish_reason=finish, usage=usage
     )
     answer = AnswerCommitted(
         request_id=plan.request_id,
@@ -102,4 +96,34 @@ def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
         task_ids=[t.id for t in plan.tasks],
         cache_key=plan.cache_key if cacheable else None,
     )
-    return Outcome(replies, answer)
+    return done, answer
+
+
+def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
+    streamed = next((r for r in results if r.task_id == plan.streaming_task_id), None)
+    seq = streamed.streamed_chunks if streamed else 0
+    if streamed is not None and streamed.error:
+        return _failure(plan, results, seq)
+    if all(r.error for r in results):
+        return _failure(plan, results, seq)
+
+    replies: list[ReplyEvent] = []
+    finish: Finish = "stop"
+    if streamed is not None:
+        text, finish = streamed.output, streamed.finish_reason or "stop"
+        # Results beyond the streamed one (a research follow-up) extend the stream.
+        extra = _combined(plan, [r for r in results if r is not streamed])
+        if extra:
+            delta = f"\n\n{extra}"
+            replies.append(
+                ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=seq, delta=delta)
+            )
+            text, seq = text + delta, seq + 1
+    else:
+        text = _combined(plan, results)
+        replies.append(
+            ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=0, delta=text)
+        )
+        seq = 1
+    done, answer = closing(plan, results, text, finish, seq, total_usage(results))
+    return Outcome([*replies, done], answer)

@@ -1,10 +1,12 @@
-"""Merger settings, read from MERGER_* (and the shared KAFKA_URL)."""
+"""Merger settings, read from MERGER_* (and the shared KAFKA_URL). The judge model uses
+the reference system's names: INFERENCE_SERVERS, JUDGE_MODEL and JUDGE_ENDPOINT."""
 
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.inference import LOCAL_MODEL, LOCAL_SERVER, InferenceServer
 from contracts.wire import kafka_url_setting
 
 
@@ -20,6 +22,23 @@ class MergerSettings(BaseSettings):
     )
     orphan_ttl_s: float = Field(
         default=600.0, gt=0, description="Forget a request whose events stop arriving."
+    )
+    synthesis: bool = Field(
+        default=True,
+        description="A judge model writes the answer of a multi-result plan; off: the "
+        "results are concatenated in source-priority order.",
+    )
+    max_syntheses: int = Field(
+        default=32, ge=1, description="Judge calls streaming at once per merger instance."
+    )
+    inference_servers: list[InferenceServer] = Field(
+        default=[LOCAL_SERVER], validation_alias="INFERENCE_SERVERS", min_length=1
+    )
+    judge_model: str = Field(default=LOCAL_MODEL, validation_alias="JUDGE_MODEL", min_length=1)
+    judge_endpoint: str = Field(
+        default=LOCAL_SERVER.name,
+        validation_alias="JUDGE_ENDPOINT",
+        description="Name of the INFERENCE_SERVERS entry that serves JUDGE_MODEL.",
     )
 
     @property

@@ -65,6 +65,16 @@ def expert_settings(kafka_url: str, model_url: str) -> ExpertSettings:
     )
 
 
+def merger_settings(kafka_url: str, model_url: str) -> MergerSettings:
+    """The judge is the same scripted server the experts use, asked for its own model id."""
+    return MergerSettings(
+        kafka_url=kafka_url,
+        inference_servers=[InferenceServer(name="scripted", url=f"{model_url}/v1", timeout=10)],
+        judge_model="scripted-judge",
+        judge_endpoint="scripted",
+    )
+
+
 @pytest.fixture(scope="session")
 async def workers(
     kafka_url: str, scripted_server: tuple[ScriptedModel, str]
@@ -80,7 +90,7 @@ async def workers(
     apps = [
         create_planner(PlannerSettings(kafka_url=kafka_url), catalog=catalog),
         create_experts(expert_settings(kafka_url, model_url)),
-        create_merger(MergerSettings(kafka_url=kafka_url)),
+        create_merger(merger_settings(kafka_url, model_url)),
     ]
     async with AsyncExitStack() as stack:
         # Concurrently: each consumer group takes seconds to join on Tansu.

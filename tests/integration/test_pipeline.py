@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from itertools import pairwise
 
@@ -231,3 +232,52 @@ async def test_planned_precision_task_puts_the_exact_value_in_the_answer(
     assert "100" in answer["answer"]
     sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert sha in answer["answer"]
+    assert scripted.calls == []  # tool values only: no judge rewrites them
+
+
+def scripted_text(text: str, *tokens: str) -> str:
+    """`text` carrying the scripted model's tokens for the call whose prompt ends in it."""
+    return f"{text} SCRIPT{json.dumps({'tokens': list(tokens)})}"
+
+
+async def test_multi_task_plan_is_synthesized_by_the_judge_and_streamed(
+    kafka_url: str,
+    workers: None,
+    scripted: ScriptedModel,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two expert tasks and a tool task published straight to the topics: the merger's
+    judge (the scripted server, its tokens given in the question) writes the answer."""
+    monkeypatch.setattr(scripted, "prompt_overrides", True)
+    request_id = new_id("judged-")
+    question = scripted_text("Why is 6*7 interesting?", "Forty", "-two", ", exactly.")
+    tasks = [
+        TaskSpec(id="e1", task=scripted_text("why 42?", "Because", " Douglas", " Adams")),
+        TaskSpec(id="e2", task=scripted_text("history of 42", "It", " is", " old")),
+        TaskSpec(id="t", task="6*7", worker="tool", tool="calculate", args={"expression": "6*7"}),
+    ]
+    plan = PlanCreated(request_id=request_id, tasks=tasks, question=question)
+    messages = [ChatMessage(role="user", content=question)]
+    events: list[tuple[Event, str]] = [(plan, PLANS)] + [
+        (
+            TaskAssigned(request_id=request_id, task=t, messages=messages),
+            task_topic(t.worker),
+        )
+        for t in tasks
+    ]
+    await publish_events(kafka_url, events)
+    replies = await read_topic(kafka_url, REPLIES, request_id, 4, timeout_s=30)
+    [(answer, _)] = await read_topic(kafka_url, ANSWERS, request_id, 1, timeout_s=30)
+    kinds = [(e["kind"], e["seq"]) for e, _ in replies]
+    assert kinds == [("reply.chunk", 0), ("reply.chunk", 1), ("reply.chunk", 2), ("reply.done", 3)]
+    assert [e["delta"] for e, _ in replies[:3]] == ["Forty", "-two", ", exactly."]
+    assert answer["answer"] == "Forty-two, exactly."
+    [judge_call] = [c for c in scripted.calls if c["model"] == "scripted-judge"]
+    prompt = judge_call["messages"][-1]["content"]
+    # The exact tool value first, then both experts, then the question.
+    order = [
+        prompt.index(s) for s in ("result: 42", "Because Douglas Adams", "It is old", "6*7 inter")
+    ]
+    assert order == sorted(order)
+    experts = [c for c in scripted.calls if c["model"] == "scripted-general"]
+    assert len(experts) == 2  # each expert task once; the judge once

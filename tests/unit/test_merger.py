@@ -88,8 +88,9 @@ async def test_a_cache_hit_plan_is_not_gathered_or_answered_again() -> None:
     assert [e.request_id for e in seen.events[ANSWERS]] == ["r8"]
 
 
-async def test_unstreamed_plan_combines_results_by_source_priority() -> None:
-    broker, seen = merger_broker()
+async def test_without_synthesis_an_unstreamed_plan_is_combined_by_source_priority() -> None:
+    # With synthesis on, a judge writes this answer (tests/unit/test_merger_synthesis.py).
+    broker, seen = merger_broker(synthesis=False)
     tasks = (TaskSpec(id="e", task="x"), TaskSpec(id="t", task="y", worker="tool", tool="calc"))
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(plan("r2", *tasks).model_dump(mode="json"), PLANS)

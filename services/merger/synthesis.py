@@ -1,0 +1,171 @@
+"""Judge synthesis: the judge model writes one answer from a plan's results, and its
+tokens stream to moe.replies as it produces them (one ReplyChunk per model delta).
+
+Failure before the first token falls back to the concatenation (the client still gets
+every source); once tokens are out, a failure can only end the stream with ReplyError."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import openai
+import structlog
+from faststream.kafka import KafkaBroker
+from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionStreamOptionsParam
+
+from contracts import PlanCreated, ReplyChunk, ReplyError, TaskResult, Usage
+from contracts.inference import find_server
+from contracts.topics import ANSWERS, REPLIES
+from contracts.wire import publish_event
+from services.merger.merge import Finish, closing, failure, merge, total_usage
+from services.merger.prompts import judge_messages
+from services.merger.replies import ReplyChunks, publish_outcome
+from services.merger.settings import MergerSettings
+
+STREAM_USAGE: ChatCompletionStreamOptionsParam = {"include_usage": True}
+log = structlog.get_logger()
+
+
+class Judge:
+    """The judge model and its long-lived client: one per merger app, closed on shutdown."""
+
+    def __init__(self, settings: MergerSettings) -> None:
+        # Fails at start-up, not on the first plan, when JUDGE_ENDPOINT names an endpoint
+        # that INFERENCE_SERVERS lacks.
+        server = find_server(settings.inference_servers, settings.judge_endpoint)
+        self.model = settings.judge_model
+        # One retry covers a dropped keep-alive connection; more would only delay the
+        # fallback the client is waiting for.
+        self.client = AsyncOpenAI(
+            base_url=server.url, api_key=server.token, timeout=server.timeout, max_retries=1
+        )
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+@dataclass
+class Judged:
+    """What one judge call produced."""
+
+    parts: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    finish: Finish = "stop"
+    error: str | None = None
+
+
+def estimated_usage(prompt: list[ChatCompletionMessageParam], parts: list[str]) -> Usage:
+    """For servers that do not report usage in streams: one chunk is about one token,
+    and English prompts run about four characters a token."""
+    prompt_chars = sum(len(str(m.get("content") or "")) for m in prompt)
+    return Usage(prompt_tokens=max(1, prompt_chars // 4), completion_tokens=len(parts))
+
+
+async def _judge(
+    judge: Judge, plan: PlanCreated, prompt: list[ChatCompletionMessageParam], chunks: ReplyChunks
+) -> Judged:
+    judged = Judged()
+    # Nobody waits for the answer after the deadline: the call stops there.
+    remaining = None if plan.deadline_at is None else plan.deadline_at - time.time()
+    try:
+        async with asyncio.timeout(remaining):
+            stream = await judge.client.chat.completions.create(
+                model=judge.model, messages=prompt, stream=True, stream_options=STREAM_USAGE
+            )
+            async for event in stream:
+                if event.usage is not None:
+                    judged.usage = Usage(
+                        prompt_tokens=event.usage.prompt_tokens,
+                        completion_tokens=event.usage.completion_tokens,
+                    )
+                for choice in event.choices:
+                    if choice.finish_reason == "length":
+                        judged.finish = "length"
+                    delta = choice.delta.content if choice.delta else None
+                    if not delta:
+                        continue
+                    chunk = ReplyChunk(
+                        request_id=plan.request_id,
+                        tenant=plan.tenant,
+                        seq=len(judged.parts),
+                        delta=delta,
+                    )
+                    await chunks.send(chunk)
+                    judged.parts.append(delta)
+    except (openai.APIError, httpx.HTTPError, TimeoutError) as exc:
+        judged.error = f"judge model {judge.model!r} failed: {type(exc).__name__}: {exc}"
+    return judged
+
+
+async def synthesize(
+    broker: KafkaBroker, judge: Judge, plan: PlanCreated, results: list[TaskResult]
+) -> None:
+    """Stream the judge's answer to moe.replies, then ReplyDone and AnswerCommitted."""
+    if plan.deadline_at is not None and plan.deadline_at <= time.time():
+        log.warning("judge_skipped", request_id=plan.request_id, reason="deadline passed")
+        await publish_outcome(broker, merge(plan, results))
+        return
+    prompt = judge_messages(plan, results)
+    chunks = ReplyChunks(broker)
+    judged = await _judge(judge, plan, prompt, chunks)
+    undelivered = await chunks.confirm()
+    if not judged.parts:
+        reason = judged.error or "the judge answered nothing"
+        log.warning("judge_fallback_to_concatenation", request_id=plan.request_id, error=reason)
+        await publish_outcome(broker, merge(plan, results))
+        return
+    error = judged.error or undelivered
+    if error is not None:
+        log.warning("judge_failed_mid_stream", request_id=plan.request_id, error=error)
+        await publish_event(broker, _cut_short(plan, len(judged.parts), error), REPLIES)
+        return
+    usage = total_usage(results) + (judged.usage or estimated_usage(prompt, judged.parts))
+    text = "".join(judged.parts)
+    done, answer = closing(plan, results, text, judged.finish, len(judged.parts), usage)
+    await publish_event(broker, done, REPLIES)
+    await publish_event(broker, answer, ANSWERS)
+
+
+def _cut_short(plan: PlanCreated, seq: int, error: str) -> ReplyError:
+    return failure(plan, seq, f"The answer was cut short: {error}")
+
+
+class Syntheses:
+    """Judge calls in flight, each a task kept here until it ends (awaited on shutdown),
+    at most `limit` streaming at once."""
+
+    def __init__(self, limit: int) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(limit)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def start(
+        self, broker: KafkaBroker, judge: Judge, plan: PlanCreated, results: list[TaskResult]
+    ) -> None:
+        run = self._run(broker, judge, plan, results)
+        task = asyncio.create_task(run, name=f"synthesis {plan.request_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    async def _run(
+        self, broker: KafkaBroker, judge: Judge, plan: PlanCreated, results: list[TaskResult]
+    ) -> None:
+        async with self._slots:
+            await synthesize(broker, judge, plan, results)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("synthesis_failed", task=task.get_name(), error=repr(task.exception()))
+
+    async def drain(self) -> None:
+        """Wait for every synthesis, including those started while waiting."""
+        while self._tasks:
+            # Failures were logged as each task ended (_finished).
+            await asyncio.gather(*self._tasks, return_exceptions=True)
