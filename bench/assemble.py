@@ -116,9 +116,11 @@ def full_pipeline(
 ) -> FullPipeline:
     compared = compare(totals, critical)
     base = compared.baseline.p50
+    slowest = max(task.model_ms for task in config.pipeline_tasks)
     return FullPipeline(
         tasks=list(config.pipeline_tasks),
-        critical_path_nominal_ms=max(task.model_ms for task in config.pipeline_tasks),
+        synthesis_model=config.synthesis_model,
+        critical_path_nominal_ms=slowest + config.synthesis_model.model_ms,
         requests=config.pipeline_requests,
         errors=errors,
         total=compared,

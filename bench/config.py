@@ -50,6 +50,10 @@ class BenchConfig(BaseModel):
         ModelTiming(tokens=8, first_token_delay_ms=100, token_gap_ms=10),
         ModelTiming(tokens=20, first_token_delay_ms=30, token_gap_ms=10),
     )
+    synthesis_model: ModelTiming = Field(
+        default=ModelTiming(tokens=10, first_token_delay_ms=40, token_gap_ms=5),
+        description="The merger's judge call, after the pipeline's three tasks.",
+    )
     throughput_model: ModelTiming = ModelTiming(tokens=8, first_token_delay_ms=10, token_gap_ms=2)
     concurrency: tuple[int, ...] = (1, 8, 32)
     throughput_seconds: float = Field(default=5.0, gt=0, description="Per level and path.")

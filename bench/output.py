@@ -27,9 +27,9 @@ def panels(out: Measured) -> dict[str, Samples]:
             "through the pipeline": out.tool.total,
             "tool REST direct": out.tool_direct.total,
         },
-        "full pipeline, 3 parallel tasks": {
+        "full pipeline, 3 parallel tasks + synthesis": {
             "pipeline": out.pipeline,
-            "critical path direct": out.critical,
+            "critical path direct (tasks, then judge)": out.critical,
         },
         "broker floor and one echo (2 hops)": {"floor, 1 hop": out.floor, **out.hops},
     }

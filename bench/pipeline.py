@@ -1,8 +1,10 @@
-"""The full pipeline with a 3-task plan, published straight to the topics as a load
-tester does (the planner makes one-task plans only, today): PlanCreated to moe.plans and
-three expert TaskAssigned events, answered in parallel by the scripted model with known,
-different timings; timed until ReplyDone reaches moe.replies. Baseline: the same three
-model calls made directly and concurrently, whose wall time is the critical path."""
+"""The full pipeline with a 3-task plan and synthesis, published straight to the topics
+as a load tester does (the planner makes one-task plans only, today): PlanCreated to
+moe.plans and three expert TaskAssigned events, answered in parallel by the scripted model
+with known, different timings, then the merger's judge call with its own known timing
+(given in the plan's question, which the judge's prompt ends with); timed until ReplyDone
+reaches moe.replies. Baseline, the critical path: the same three model calls made
+directly and concurrently, then the judge's call made directly after them."""
 
 from __future__ import annotations
 
@@ -31,13 +33,25 @@ from contracts.topics import PARTITIONS, PLANS, REPLIES, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, event_headers
 
 REPLY_ADAPTER: TypeAdapter[ReplyEvent] = TypeAdapter(ReplyEvent)
-HOPS = 3  # moe.tasks.expert -> moe.results -> moe.replies (the plan travels alongside)
+# moe.tasks.expert -> moe.results -> moe.replies (the plan travels alongside); the judge's
+# HTTP call sits between the last two.
+HOPS = 3
+
+
+def scripted(text: str, timing: ModelTiming) -> str:
+    """`text` carrying the model timing of the call whose prompt ends with it."""
+    return f"{text} SCRIPT{json.dumps(timing.script(stamp_tokens=False))}"
 
 
 def task_text(index: int, timing: ModelTiming) -> str:
     """The task as the expert passes it to the model, carrying its own model timing."""
-    script = json.dumps(timing.script(stamp_tokens=False))
-    return f"Part {index} of the benchmark question. SCRIPT{script}"
+    return scripted(f"Part {index} of the benchmark question.", timing)
+
+
+def question_text(synthesis: ModelTiming) -> str:
+    """The plan's question, carrying the judge's timing: the judge's prompt quotes the
+    tasks (and their timings) first and ends with the question, whose SCRIPT wins."""
+    return scripted("benchmark: a three-part question", synthesis)
 
 
 class ReplyWatcher:
@@ -91,14 +105,17 @@ class ReplyWatcher:
 
 
 async def publish_plan(
-    producer: AIOKafkaProducer, request_id: str, tasks: Sequence[ModelTiming]
+    producer: AIOKafkaProducer,
+    request_id: str,
+    tasks: Sequence[ModelTiming],
+    synthesis: ModelTiming,
 ) -> None:
     """Publish a plan and its tasks in the planner's order (plan first, each awaited)."""
     specs = [
         TaskSpec(id=f"{request_id}:{i}", task=task_text(i, timing))
         for i, timing in enumerate(tasks, 1)
     ]
-    question = "benchmark: a three-part question"
+    question = question_text(synthesis)
     plan = PlanCreated(request_id=request_id, question=question, tasks=specs)
     messages = [ChatMessage(role="user", content=question)]
     events = [(plan, PLANS)] + [
@@ -113,12 +130,17 @@ async def publish_plan(
 
 
 async def critical_path(
-    client: httpx.AsyncClient, direct: Endpoint, tasks: Sequence[ModelTiming]
+    client: httpx.AsyncClient,
+    direct: Endpoint,
+    tasks: Sequence[ModelTiming],
+    synthesis: ModelTiming,
 ) -> float:
-    """Wall time of the plan's model calls made directly and concurrently."""
+    """Wall time of the plan's model calls made directly: the tasks concurrently, then
+    the judge's call, which needs all of their answers."""
     started = time.perf_counter()
     calls = [timed_chat(client, direct, task_text(i, t)) for i, t in enumerate(tasks, 1)]
     timings = await asyncio.gather(*calls)
+    timings.append(await timed_chat(client, direct, question_text(synthesis)))
     if not all(t.ok for t in timings):
         raise RuntimeError(f"direct model call failed: {[t.error for t in timings]}")
     return time.perf_counter() - started
@@ -129,10 +151,14 @@ async def measure_pipeline(
     client: httpx.AsyncClient,
     direct: Endpoint,
     tasks: Sequence[ModelTiming],
+    synthesis: ModelTiming,
     requests: int,
     timeout_s: float = 30.0,
 ) -> tuple[list[float], list[float], int]:
-    """Pipeline totals, critical-path baselines (seconds) and the error count."""
+    """Pipeline totals, critical-path baselines (seconds) and the error count. A reply
+    that is not the judge's stream (one chunk per judge token) counts as an error: a
+    judge that failed before its first token falls back to concatenation, which would
+    flatter the figure."""
     watcher = ReplyWatcher(bootstrap)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await asyncio.gather(watcher.start(), producer.start())
@@ -141,15 +167,15 @@ async def measure_pipeline(
     errors = 0
     try:
         for round_ in range(requests + 1):
-            baseline = await critical_path(client, direct, tasks)
+            baseline = await critical_path(client, direct, tasks, synthesis)
             request_id = new_id("bench-plan-")
             done = watcher.expect(request_id)
             started = time.perf_counter()
-            await publish_plan(producer, request_id, tasks)
+            await publish_plan(producer, request_id, tasks, synthesis)
             arrived, event = await asyncio.wait_for(done, timeout_s)
-            if round_ == 0:  # warm-up: opens the experts' model connections
+            if round_ == 0:  # warm-up: opens the experts' and the judge's connections
                 continue
-            if not isinstance(event, ReplyDone):
+            if not isinstance(event, ReplyDone) or event.seq != synthesis.tokens:
                 errors += 1
                 continue
             totals.append(arrived - started)

@@ -97,7 +97,12 @@ async def measure_latency(config: BenchConfig, procs: Processes, out: Measured) 
         out.tool_direct = await measure_direct_tool(client, tools_url, config.tool_requests)
         log.info("phase", name="full pipeline, 3 tasks", requests=config.pipeline_requests)
         out.pipeline, out.critical, out.pipeline_errors = await measure_pipeline(
-            procs.bootstrap, client, paths[0], config.pipeline_tasks, config.pipeline_requests
+            procs.bootstrap,
+            client,
+            paths[0],
+            config.pipeline_tasks,
+            config.synthesis_model,
+            config.pipeline_requests,
         )
 
 

@@ -73,7 +73,10 @@ def latency_table(report: BenchReport) -> Table:
     tool = report.tool_path
     _compared_row(table, "no-model path (calculate tool)", tool.total, "tool REST /invoke")
     pipeline = report.full_pipeline
-    _compared_row(table, "full pipeline, 3 tasks", pipeline.total, "critical path direct")
+    _compared_row(
+        table, "full pipeline, 3 tasks + synthesis", pipeline.total,
+        "critical path direct: tasks, then judge",
+    )  # fmt: skip
     return table
 
 

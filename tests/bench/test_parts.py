@@ -6,9 +6,12 @@ import httpx
 import pytest
 
 from bench.config import ModelTiming
+from bench.pipeline import question_text, task_text
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from bench.stamps import read_stamps, stamp
 from bench.stats import Compared, Distribution, percentile
+from contracts import PlanCreated, TaskResult, TaskSpec
+from services.merger.prompts import judge_messages
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -61,3 +64,23 @@ async def test_a_request_can_carry_its_own_timing_when_overrides_are_on() -> Non
         assert len(read_stamps(answer["choices"][0]["message"]["content"])) == 1
         assert (await client.get("/_scripted/calls")).json() == {"count": 1}
         assert model.calls == []
+
+
+def test_a_judge_prompt_takes_the_judges_timing_not_a_tasks() -> None:
+    """The pipeline scenario's tasks and question each carry a timing; the judge's prompt
+    quotes the tasks and ends with the question, so the question's timing must win."""
+    judge, task = (
+        ModelTiming(tokens=3, first_token_delay_ms=40, token_gap_ms=5),
+        ModelTiming(tokens=7, first_token_delay_ms=90, token_gap_ms=10),
+    )
+    specs = [TaskSpec(id=str(i), task=task_text(i, task)) for i in (1, 2)]
+    plan = PlanCreated(request_id="r", question=question_text(judge), tasks=specs)
+    results = [TaskResult(request_id="r", task_id=s.id, output="fine") for s in specs]
+    prompt = judge_messages(plan, results)
+    assert task_text(1, task) in str(prompt[-1]["content"])  # the tasks' SCRIPTs are there
+    script = ScriptedModel(prompt_overrides=True).script_for({"messages": prompt})
+    assert len(script.tokens) == 3 and script.first_token_delay_s == 0.04
+    expert = ScriptedModel(prompt_overrides=True).script_for(
+        {"messages": [{"role": "user", "content": task_text(1, task)}]}
+    )
+    assert len(expert.tokens) == 7
