@@ -59,6 +59,8 @@ def service_env(config: StackConfig) -> dict[str, str]:
     """Environment every service gets: broker, model endpoints, its own host/port."""
     return {
         "KAFKA_URL": config.bootstrap,
+        # INFERENCE_SERVERS with EXPERT_MODELS for the experts, and JUDGE_MODEL and
+        # JUDGE_ENDPOINT for the merger's synthesis: the local llama.cpp server by default.
         **config.model_env(),
         "GATEWAY_HOST": config.gateway_host,
         "GATEWAY_PORT": str(config.gateway_port),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from faststream.kafka import TestKafkaBroker
@@ -21,10 +22,12 @@ from contracts import (
     TaskSpec,
     Usage,
 )
-from contracts.inference import InferenceServer
+from contracts.inference import InferenceServer, find_server
 from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS
 from contracts.wire import make_broker
-from deploy.local import free_port
+from deploy.local import StackConfig, free_port
+from deploy.local.llm import MODEL_ALIAS, llm_base_url
+from deploy.local.services import service_components
 from services.merger.app import create_app
 from services.merger.settings import MergerSettings
 from tests.support.servers import serve
@@ -272,3 +275,16 @@ def test_judge_settings_use_the_reference_names(monkeypatch: pytest.MonkeyPatch)
 def test_an_unknown_judge_endpoint_fails_at_start_up() -> None:
     with pytest.raises(LookupError, match="nowhere"):
         create_app(MergerSettings(judge_endpoint="nowhere"), make_broker("unused:9092", "m"))
+
+
+def test_the_local_stack_points_the_judge_at_its_model_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = StackConfig(llm_port=18080, log_dir=Path("unused"))
+    [component] = [c for c in service_components(config) if c.name == "merger"]
+    for name, value in component.env.items():
+        monkeypatch.setenv(name, value)
+    settings = MergerSettings()
+    server = find_server(settings.inference_servers, settings.judge_endpoint)
+    assert server.url == llm_base_url(18080) and settings.judge_model == MODEL_ALIAS
+    assert settings.synthesis
