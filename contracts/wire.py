@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from typing import Any, Final
 
 import structlog
@@ -14,14 +13,11 @@ from aiokafka.structs import RecordMetadata
 from faststream import Context, ExceptionMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from pydantic import AliasChoices, Field
 
 from contracts.events import DeadLetter, Event, new_id
 from contracts.topics import DLQ
+from contracts.tracing import tracing_middleware
 from contracts.version import CONTRACT_VERSION
 
 VERSION_HEADER: Final = "moe-contract-version"
@@ -118,20 +114,10 @@ def dead_letter_middleware(service: str) -> ExceptionMiddleware:
 def make_broker(kafka_url: str, service: str) -> KafkaBroker:
     """A broker whose consumers dead-letter what they cannot process and whose
     publishes carry W3C trace context (traceparent) in their Kafka headers."""
-    # Nothing exports spans unless the operator configures OpenTelemetry, so by default
-    # spans are not recorded (a span per streamed token was ~11% of an expert's CPU);
-    # trace ids still propagate in `traceparent`. OTEL_TRACES_SAMPLER turns recording on.
-    sampler = None if os.environ.get("OTEL_TRACES_SAMPLER") else ALWAYS_OFF
-    tracing = TracerProvider(
-        resource=Resource.create({"service.name": f"moe-{service}"}), sampler=sampler
-    )
     return KafkaBroker(
         kafka_url,
         client_id=f"moe-{service}",
         # Per-message logs at DEBUG: at INFO every streamed token would log twice.
         log_level=logging.DEBUG,
-        middlewares=[
-            KafkaTelemetryMiddleware(tracer_provider=tracing),
-            dead_letter_middleware(service),
-        ],
+        middlewares=[tracing_middleware(service), dead_letter_middleware(service)],
     )
