@@ -34,11 +34,15 @@ class ReplyStream:
         self._queue.put_nowait(event)
 
     async def next(self) -> ReplyEvent:
+        if not self._queue.empty():  # under load the next token is often there already
+            return self._queue.get_nowait()
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise ReplyTimeout
         try:
-            return await asyncio.wait_for(self._queue.get(), remaining)
+            # asyncio.timeout, not wait_for: wait_for wraps the get in a new task per token.
+            async with asyncio.timeout(remaining):
+                return await self._queue.get()
         except TimeoutError as exc:
             raise ReplyTimeout from exc
 
