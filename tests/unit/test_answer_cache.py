@@ -154,4 +154,3 @@ async def test_cache_can_be_turned_off() -> None:
         [plan] = await seen.wait_for(PLANS)
         await seen.wait_for(task_topic("expert"))
     assert plan.cache_key is None
-
