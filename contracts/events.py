@@ -119,6 +119,10 @@ class PlanCreated(Event):
         description="Task whose tokens go straight to moe.replies (single-expert plans).",
     )
     deadline_at: float | None = None
+    mode: Mode = Field(default="default", description="The answer style the client asked for.")
+    options: GenerationOptions = Field(
+        default=GenerationOptions(), description="The client's options, for the judge's call."
+    )
     cache_key: str | None = Field(
         default=None, description="Where the committed answer may be cached; None: nowhere."
     )

@@ -17,6 +17,12 @@ JUDGE_SYSTEM = (
     "sources verbatim (numbers, hashes, dates, units): never recompute or round them. "
     "Write one answer to the question; do not mention the sources, the panel or yourself."
 )
+# The same answer styles the experts are given (model ids moe-orchestrator-code/-concise).
+MODES: dict[str, str] = {
+    "default": "",
+    "code": " Prefer complete, runnable code with brief explanations.",
+    "concise": " Answer as briefly as the question allows.",
+}
 
 
 def _label(index: int, plan: PlanCreated, result: TaskResult) -> str:
@@ -33,6 +39,6 @@ def judge_messages(
     question = plan.question.strip() or "(not given: combine the sources into one answer)"
     body = "Sources, most reliable first:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
     return [
-        {"role": "system", "content": JUDGE_SYSTEM},
+        {"role": "system", "content": JUDGE_SYSTEM + MODES.get(plan.mode, "")},
         {"role": "user", "content": body},
     ]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
 import openai
 import structlog
 from faststream.kafka import KafkaBroker
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, Omit, omit
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionStreamOptionsParam
 
 from contracts import PlanCreated, ReplyChunk, ReplyError, TaskResult, Usage
@@ -27,6 +28,7 @@ from services.merger.replies import ReplyChunks, publish_outcome
 from services.merger.settings import MergerSettings
 
 STREAM_USAGE: ChatCompletionStreamOptionsParam = {"include_usage": True}
+T = TypeVar("T")
 log = structlog.get_logger()
 
 
@@ -58,6 +60,11 @@ class Judged:
     error: str | None = None
 
 
+def _given(value: T | None) -> T | Omit:
+    """Unset options are left out of the call, not sent as null."""
+    return omit if value is None else value
+
+
 def estimated_usage(prompt: list[ChatCompletionMessageParam], parts: list[str]) -> Usage:
     """For servers that do not report usage in streams: one chunk is about one token,
     and English prompts run about four characters a token."""
@@ -73,8 +80,16 @@ async def _judge(
     remaining = None if plan.deadline_at is None else plan.deadline_at - time.time()
     try:
         async with asyncio.timeout(remaining):
+            options = plan.options
             stream = await judge.client.chat.completions.create(
-                model=judge.model, messages=prompt, stream=True, stream_options=STREAM_USAGE
+                model=judge.model,
+                messages=prompt,
+                stream=True,
+                stream_options=STREAM_USAGE,
+                temperature=_given(options.temperature),
+                top_p=_given(options.top_p),
+                max_tokens=_given(options.max_tokens),
+                stop=_given(options.stop),
             )
             async for event in stream:
                 if event.usage is not None:

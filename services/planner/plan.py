@@ -45,6 +45,8 @@ def plan_request(
         tasks=[task],
         streaming_task_id=task.id if streamed else None,
         deadline_at=request.deadline_at,
+        mode=request.mode,
+        options=request.options,
         cache_key=cache_key,
     )
     assigned = TaskAssigned(

@@ -14,6 +14,7 @@ from faststream.kafka import TestKafkaBroker
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from contracts import (
     AnswerCommitted,
+    GenerationOptions,
     PlanCreated,
     ReplyChunk,
     ReplyDone,
@@ -125,6 +126,19 @@ async def test_judge_writes_a_multi_result_answer_streaming_each_token(judge) ->
     assert isinstance(answer, AnswerCommitted)
     assert answer.answer == "The answer is 42." and answer.usage == done.usage
     assert answer.cache_key == "key-r1" and answer.question == QUESTION
+
+
+async def test_judge_answers_in_the_clients_mode_and_options(judge) -> None:  # type: ignore[no-untyped-def]
+    scripted, url = judge
+    broker, seen = merger(judged_by(url))
+    options = GenerationOptions(max_tokens=64, temperature=0.2, stop=["END"])
+    async with TestKafkaBroker(broker) as test_broker:  # type: ignore[arg-type]
+        await publish(test_broker, three_sources("r9", mode="concise", options=options))
+        await seen.wait_for(ANSWERS)
+    [call] = scripted.calls
+    assert (call["max_tokens"], call["temperature"], call["stop"]) == (64, 0.2, ["END"])
+    assert "top_p" not in call  # unset options are left out, not sent as null
+    assert "briefly" in call["messages"][0]["content"]
 
 
 async def test_judge_usage_is_estimated_when_the_server_reports_none(judge) -> None:  # type: ignore[no-untyped-def]

@@ -38,10 +38,14 @@ async def test_request_becomes_one_streamed_general_task() -> None:
     create_app(PlannerSettings(), broker)
     seen = capture(broker, [PLANS, task_topic("expert")])
     async with TestKafkaBroker(broker) as test_broker:
-        await test_broker.publish(request().model_dump(mode="json"), REQUESTS)
+        asked = request(mode="concise", options={"max_tokens": 50})
+        await test_broker.publish(asked.model_dump(mode="json"), REQUESTS)
         [plan] = await seen.wait_for(PLANS)
         [task] = await seen.wait_for(task_topic("expert"))
     assert isinstance(plan, PlanCreated) and isinstance(task, TaskAssigned)
+    # The judge, if the merger calls one, answers in the client's mode and limits too.
+    assert plan.mode == task.mode == "concise"
+    assert plan.options.max_tokens == task.options.max_tokens == 50
     assert plan.request_id == task.request_id == "req-1"
     assert plan.tenant == task.tenant == "acme"
     assert [t.id for t in plan.tasks] == [task.task.id]
