@@ -22,18 +22,23 @@ def task_topic(kind: WorkerKind) -> str:
     return f"moe.tasks.{kind}"
 
 
-# PLANS and RESULTS must keep the same count: they are co-partitioned by request_id so
-# one merger instance sees every event of a request (fan-in without a shared store).
-REQUEST_PARTITIONS: Final = 8
+# Partitions cap how many instances of a service share its topic's load, and every
+# partition a consumer holds is polled on every fetch (on Tansu, idle polling of 8
+# partitions per topic took a third of a core). The local stack runs one instance of each
+# service, so it creates 2 (room for a second instance); production sizes this to its
+# largest consumer group (`moe run --partitions`, or the operator's own topic creation).
+DEFAULT_REQUEST_PARTITIONS: Final = 2
 
-PARTITIONS: Final[dict[str, int]] = {
-    REQUESTS: REQUEST_PARTITIONS,
-    PLANS: REQUEST_PARTITIONS,
-    RESULTS: REQUEST_PARTITIONS,
-    REPLIES: REQUEST_PARTITIONS,
-    ANSWERS: REQUEST_PARTITIONS,
-    FEEDBACK: 4,
-    REGISTRY: 1,
-    DLQ: 1,
-    **{task_topic(kind): REQUEST_PARTITIONS for kind in WORKER_KINDS},
-}
+
+def topic_partitions(per_request_topic: int = DEFAULT_REQUEST_PARTITIONS) -> dict[str, int]:
+    """Each topic's partition count. Every request-keyed topic gets the same count:
+    PLANS and RESULTS must, being co-partitioned by request_id so that one merger
+    instance sees every event of a request (fan-in without a shared store)."""
+    if per_request_topic < 1:
+        raise ValueError("a topic needs at least one partition")
+    keyed = [REQUESTS, PLANS, RESULTS, REPLIES, ANSWERS, FEEDBACK]
+    keyed += [task_topic(kind) for kind in WORKER_KINDS]
+    return {**{topic: per_request_topic for topic in keyed}, REGISTRY: 1, DLQ: 1}
+
+
+PARTITIONS: Final[dict[str, int]] = topic_partitions()

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bench.cli import bench_command
 from contracts.inference import ExpertModel, InferenceServer
+from contracts.topics import DEFAULT_REQUEST_PARTITIONS
 from deploy.local.config import ExpertModelsAdapter, ServersAdapter, StackConfig
 from deploy.local.display import RichObserver, ready_panel
 from deploy.local.errors import StackError
@@ -77,6 +78,15 @@ def run(
     ] = None,
     judge_model: Annotated[str | None, typer.Option(envvar="JUDGE_MODEL")] = None,
     judge_endpoint: Annotated[str | None, typer.Option(envvar="JUDGE_ENDPOINT")] = None,
+    partitions: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="MOE_PARTITIONS",
+            help="Partitions of each request-keyed topic: how many instances of one "
+            "service can share its load.",
+        ),
+    ] = DEFAULT_REQUEST_PARTITIONS,
 ) -> None:
     """Start broker, graph DB, model server and services; Ctrl-C stops them all."""
     try:
@@ -94,6 +104,7 @@ def run(
             expert_models=_expert_models(expert_models),
             judge_model=judge_model,
             judge_endpoint=judge_endpoint,
+            partitions=partitions,
         )
     except ValidationError as exc:
         errors.print("[bold red]Invalid configuration:[/bold red]")

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from contracts.inference import ExpertModel, InferenceServer
+from contracts.topics import DEFAULT_REQUEST_PARTITIONS
 from deploy.local.graphdb import MAX_BOLT_PORT
 from deploy.local.llm import MODEL_ALIAS, llm_base_url
 
@@ -43,6 +44,9 @@ class StackConfig(BaseModel):
     expert_models: dict[str, list[ExpertModel]] | None = None
     judge_model: str | None = None
     judge_endpoint: str | None = None
+    partitions: int = Field(
+        default=DEFAULT_REQUEST_PARTITIONS, ge=1, description="Per request-keyed topic."
+    )
 
     @model_validator(mode="after")
     def _has_a_model_endpoint(self) -> StackConfig:

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import structlog
 
-from contracts.topics import PARTITIONS
+from contracts.topics import topic_partitions
 from deploy.local.broker import broker_component, create_topics
 from deploy.local.component import Component, stop_all
 from deploy.local.config import StackConfig
@@ -141,9 +141,10 @@ class LocalStack:
     async def _create_topics(self) -> None:
         loop = asyncio.get_running_loop()
         began = loop.time()
-        self.observer.step_started("topics", f"{len(PARTITIONS)} topics")
+        partitions = topic_partitions(self.config.partitions)
+        self.observer.step_started("topics", f"{len(partitions)} topics")
         try:
-            await create_topics(self.config.bootstrap)
+            await create_topics(self.config.bootstrap, partitions)
         except Exception as exc:
             self.observer.step_failed("topics", str(exc))
             raise

@@ -19,7 +19,14 @@ from contracts import (
     TaskSpec,
     WorkerHeartbeat,
 )
-from contracts.topics import PARTITIONS, PLANS, RESULTS, WORKER_KINDS, task_topic
+from contracts.topics import (
+    PARTITIONS,
+    PLANS,
+    RESULTS,
+    WORKER_KINDS,
+    task_topic,
+    topic_partitions,
+)
 
 SPEC = TaskSpec(id="t1", task="do it")
 EXAMPLES = [
@@ -78,6 +85,14 @@ def test_usage_reports_its_total() -> None:
     assert done.model_dump()["usage"]["total_tokens"] == 5
 
 
-def test_plans_and_results_are_co_partitioned() -> None:
-    assert PARTITIONS[PLANS] == PARTITIONS[RESULTS]
-    assert all(task_topic(kind) in PARTITIONS for kind in WORKER_KINDS)
+@pytest.mark.parametrize("count", [1, 2, 8])
+def test_plans_and_results_are_co_partitioned(count: int) -> None:
+    partitions = topic_partitions(count)
+    assert partitions[PLANS] == partitions[RESULTS] == count
+    assert all(partitions[task_topic(kind)] == count for kind in WORKER_KINDS)
+    assert PARTITIONS == topic_partitions()
+
+
+def test_a_topic_needs_a_partition() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        topic_partitions(0)
