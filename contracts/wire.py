@@ -84,6 +84,33 @@ async def send_event(
     )
 
 
+class Unconfirmed:
+    """Events sent back to back and confirmed together.
+
+    Awaiting each acknowledgement before sending the next event would put a broker round
+    trip between every two streamed tokens. The producer keeps one partition's order, so
+    a stream's events go out unconfirmed, and `confirm()` is awaited before whatever must
+    not overtake them (a TaskResult or ReplyDone after the chunks)."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+        self._pending: list[asyncio.Future[RecordMetadata]] = []
+
+    async def send(self, event: Event, topic: str) -> None:
+        sent = await send_event(self._broker, event, topic)
+        if asyncio.isfuture(sent):  # the in-memory test broker delivers at once instead
+            self._pending.append(sent)
+
+    async def confirm(self) -> str | None:
+        """None when every event reached the broker, else why some did not."""
+        outcomes = await asyncio.gather(*self._pending, return_exceptions=True)
+        self._pending.clear()
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        if not failed:
+            return None
+        return f"{len(failed)} event(s) not delivered: {failed[0]!r}"
+
+
 def _request_id_of(payload: str, key: bytes | None) -> str:
     try:
         value = json.loads(payload).get("request_id")

@@ -8,12 +8,11 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.middlewares import AckPolicy
 
-from contracts import TaskAssigned, TaskResult, new_id
-from contracts.topics import RESULTS, task_topic
-from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
+from contracts import ReplyChunk, TaskAssigned, TaskResult, new_id
+from contracts.topics import REPLIES, RESULTS, task_topic
+from contracts.wire import FETCH_MAX_WAIT_MS, Unconfirmed, make_broker, publish_event
 from services.experts.answer import stream_answer
 from services.experts.models import ModelPool
-from services.experts.reply_chunks import ReplyChunks
 from services.experts.settings import ExpertSettings
 
 
@@ -41,8 +40,12 @@ def create_router(
         if task.deadline_at is not None and task.deadline_at < time.time():
             await publish_event(broker, expired(task), RESULTS)
             return
-        chunks = ReplyChunks(broker)
-        result = await stream_answer(pool.bind(task.task.category), task, chunks.send, worker_id)
+        chunks = Unconfirmed(broker)
+
+        async def publish(chunk: ReplyChunk) -> None:
+            await chunks.send(chunk, REPLIES)
+
+        result = await stream_answer(pool.bind(task.task.category), task, publish, worker_id)
         undelivered = await chunks.confirm()
         if undelivered is not None and result.error is None:
             result = result.model_copy(update={"error": undelivered})

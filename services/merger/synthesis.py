@@ -20,11 +20,11 @@ from openai.types.chat import ChatCompletionMessageParam, ChatCompletionStreamOp
 
 from contracts import PlanCreated, ReplyChunk, ReplyError, TaskResult, Usage
 from contracts.inference import find_server
-from contracts.topics import ANSWERS, REPLIES
-from contracts.wire import publish_event
-from services.merger.merge import Finish, closing, failure, merge, total_usage
+from contracts.topics import REPLIES
+from contracts.wire import Unconfirmed, publish_event
+from services.merger.merge import Finish, Outcome, closing, failure, merge, total_usage
 from services.merger.prompts import judge_messages
-from services.merger.replies import ReplyChunks, publish_outcome
+from services.merger.replies import publish_outcome
 from services.merger.settings import MergerSettings
 
 STREAM_USAGE: ChatCompletionStreamOptionsParam = {"include_usage": True}
@@ -73,7 +73,7 @@ def estimated_usage(prompt: list[ChatCompletionMessageParam], parts: list[str]) 
 
 
 async def _judge(
-    judge: Judge, plan: PlanCreated, prompt: list[ChatCompletionMessageParam], chunks: ReplyChunks
+    judge: Judge, plan: PlanCreated, prompt: list[ChatCompletionMessageParam], chunks: Unconfirmed
 ) -> Judged:
     judged = Judged()
     # Nobody waits for the answer after the deadline: the call stops there.
@@ -109,7 +109,7 @@ async def _judge(
                         seq=len(judged.parts),
                         delta=delta,
                     )
-                    await chunks.send(chunk)
+                    await chunks.send(chunk, REPLIES)
                     judged.parts.append(delta)
     except (openai.APIError, httpx.HTTPError, TimeoutError) as exc:
         judged.error = f"judge model {judge.model!r} failed: {type(exc).__name__}: {exc}"
@@ -125,7 +125,7 @@ async def synthesize(
         await publish_outcome(broker, merge(plan, results))
         return
     prompt = judge_messages(plan, results)
-    chunks = ReplyChunks(broker)
+    chunks = Unconfirmed(broker)
     judged = await _judge(judge, plan, prompt, chunks)
     undelivered = await chunks.confirm()
     if not judged.parts:
@@ -141,8 +141,7 @@ async def synthesize(
     usage = total_usage(results) + (judged.usage or estimated_usage(prompt, judged.parts))
     text = "".join(judged.parts)
     done, answer = closing(plan, results, text, judged.finish, len(judged.parts), usage)
-    await publish_event(broker, done, REPLIES)
-    await publish_event(broker, answer, ANSWERS)
+    await publish_outcome(broker, Outcome([done], answer))
 
 
 def _cut_short(plan: PlanCreated, seq: int, error: str) -> ReplyError:

@@ -90,7 +90,7 @@ def test_plans_and_results_are_co_partitioned(count: int) -> None:
     partitions = topic_partitions(count)
     assert partitions[PLANS] == partitions[RESULTS] == count
     assert all(partitions[task_topic(kind)] == count for kind in WORKER_KINDS)
-    assert PARTITIONS == topic_partitions()
+    assert topic_partitions() == PARTITIONS
 
 
 def test_a_topic_needs_a_partition() -> None:

@@ -1,0 +1,33 @@
+import asyncio
+from typing import Any
+
+from contracts import ReplyChunk
+from contracts.wire import Unconfirmed
+
+
+class FlakyBroker:
+    """Accepts every publish at once and fails the acknowledgement of the second."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def publish(self, body: dict[str, Any], topic: str, **_: Any) -> asyncio.Future[None]:
+        self.sent.append(body)
+        acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if len(self.sent) == 2:
+            acknowledged.set_exception(ConnectionError("broker gone"))
+        else:
+            acknowledged.set_result(None)
+        return acknowledged
+
+
+async def test_unconfirmed_sends_are_all_out_before_any_is_confirmed() -> None:
+    broker = FlakyBroker()
+    sent = Unconfirmed(broker)  # type: ignore[arg-type]
+    for seq in range(3):
+        await sent.send(ReplyChunk(request_id="r", seq=seq, delta=str(seq)), "moe.replies")
+    assert [body["seq"] for body in broker.sent] == [0, 1, 2]
+    failure = await sent.confirm()
+    assert failure is not None and "1 event(s) not delivered" in failure
+    assert "broker gone" in failure
+    assert await sent.confirm() is None  # confirmed sends are forgotten
