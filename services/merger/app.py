@@ -32,12 +32,15 @@ def create_router(
 
     # The range assignor gives each member the same partition numbers of both topics;
     # with round-robin a plan and its results could land on different instances.
+    # ACK_FIRST (offsets committed in the background): gatherings live in this
+    # instance's memory, so a crash loses them whether or not each event's offset was
+    # committed after it; committing per event only cost a broker round trip per event.
     @router.subscriber(
         PLANS,
         RESULTS,
         group_id=settings.group_id,
         partition_assignment_strategy=(RangePartitionAssignor,),
-        ack_policy=AckPolicy.ACK,
+        ack_policy=AckPolicy.ACK_FIRST,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_event(event: MergerInput) -> None:
@@ -55,11 +58,8 @@ def create_router(
         if judge is not None and needs_synthesis(plan, results):
             # A judge streams for seconds; this handler must keep gathering (and closing
             # streamed answers) meanwhile. The synthesis runs as a tracked task, not in
-            # the handler: `max_workers` would need ACK_FIRST on a two-topic subscriber
-            # and would still stall every request once its workers were all judging.
-            # Acknowledging before the answer loses nothing more than the fan-in already
-            # does: a plan's earlier events are acknowledged before it completes, and
-            # gatherings live in this instance's memory.
+            # the handler: `max_workers` would still stall every request once its
+            # workers were all judging.
             syntheses.start(broker, judge, plan, results)
             return
         await publish_outcome(broker, merge(plan, results))
