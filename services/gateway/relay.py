@@ -30,23 +30,30 @@ async def stream_events(
     stream: ReplyStream, first: ReplyEvent, response_id: str, model: str, include_usage: bool
 ) -> AsyncIterator[bytes]:
     """OpenAI chunk order: role chunk, content chunks, finish_reason chunk, usage chunk
-    (when asked), [DONE]. An error mid-stream becomes an error event, then [DONE]."""
-    yield sse(chunk(response_id, model, {"role": "assistant", "content": ""}))
+    (when asked), [DONE]. An error mid-stream becomes an error event, then [DONE].
+
+    Every token is its own SSE event, written as it arrives. Events that exist at the
+    same instant share one write: the role chunk goes with the first reply event, and
+    the finish, usage and [DONE] events with each other (a socket write is a syscall,
+    the gateway's largest cost)."""
+    pending = sse(chunk(response_id, model, {"role": "assistant", "content": ""}))
     event = first
     while True:
         if isinstance(event, ReplyChunk):
             if event.delta:
-                yield sse(chunk(response_id, model, {"content": event.delta}), event.seq)
+                pending += sse(chunk(response_id, model, {"content": event.delta}), event.seq)
         elif isinstance(event, ReplyDone):
-            yield sse(chunk(response_id, model, {}, event.finish_reason), event.seq)
+            pending += sse(chunk(response_id, model, {}, event.finish_reason), event.seq)
             if include_usage:
-                yield sse(usage_chunk(response_id, model, event.usage))
-            yield DONE
+                pending += sse(usage_chunk(response_id, model, event.usage))
+            yield pending + DONE
             return
         else:
-            yield sse(error_body(event.status, event.message, event.code, None))
-            yield DONE
+            yield pending + sse(error_body(event.status, event.message, event.code, None)) + DONE
             return
+        if pending:
+            yield pending
+            pending = b""
         try:
             event = await stream.next()
         except ReplyTimeout:

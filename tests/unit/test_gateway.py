@@ -1,5 +1,6 @@
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ from contracts.events import AnyEvent
 from contracts.topics import REPLIES, REQUESTS
 from contracts.wire import make_broker, publish_event
 from services.gateway.app import create_app
+from services.gateway.relay import stream_events
+from services.gateway.replies import ReplyStream
 from services.gateway.settings import GatewaySettings
 
 Responder = Callable[[RequestReceived], list[AnyEvent]]
@@ -234,3 +237,21 @@ async def test_saturated_gateway_answers_429_with_retry_after(gateway) -> None: 
     assert rejected.status_code == 429 and rejected.headers["retry-after"] == "1"
     assert rejected.json()["error"]["type"] == "rate_limit_error"
     assert (await waiting).status_code == 504
+
+
+async def test_each_token_is_written_alone_and_framing_rides_with_its_neighbours() -> None:
+    stream = ReplyStream("r", deadline=time.monotonic() + 5)
+    for event in (
+        ReplyChunk(request_id="r", seq=1, delta=" world"),
+        ReplyDone(request_id="r", seq=2, usage=Usage(prompt_tokens=1, completion_tokens=2)),
+    ):
+        stream.put(event)
+    first = ReplyChunk(request_id="r", seq=0, delta="Hello")
+    writes = [w async for w in stream_events(stream, first, "chatcmpl-r", "m", True)]
+    events = [[e for e in w.split(b"\n\n") if e] for w in writes]
+    # role + first token; the second token alone; finish + usage + [DONE].
+    assert [len(w) for w in events] == [2, 1, 3]
+    assert b'"role":"assistant"' in events[0][0] and b'"content":"Hello"' in events[0][1]
+    assert b'"content":" world"' in events[1][0]
+    assert b'"finish_reason":"stop"' in events[2][0] and b'"usage"' in events[2][1]
+    assert events[2][2] == b"data: [DONE]"
