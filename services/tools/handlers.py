@@ -53,7 +53,7 @@ def build_router(
             group_id=group,
             ack_policy=AckPolicy.ACK,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=10,
         )(answer_with(worker))
 
     return router
