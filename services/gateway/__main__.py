@@ -10,7 +10,13 @@ from services.gateway.settings import GatewaySettings
 
 def main() -> None:
     settings = GatewaySettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        loop="uvloop",
+    )
 
 
 if __name__ == "__main__":

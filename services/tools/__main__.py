@@ -13,7 +13,13 @@ def main() -> None:
     from services.tools.settings import ToolsSettings
 
     settings = ToolsSettings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        loop="uvloop",
+    )
 
 
 if __name__ == "__main__":
