@@ -1,12 +1,11 @@
-"""Which model answers a category, and the long-lived OpenAI clients that reach it."""
+"""Which model answers a category, and the long-lived clients that reach it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openai import AsyncOpenAI
-
 from contracts.inference import find_server
+from contracts.model_stream import ModelClient
 from services.experts.settings import ExpertSettings
 
 
@@ -14,30 +13,25 @@ from services.experts.settings import ExpertSettings
 class ExpertBinding:
     category: str
     model: str
-    client: AsyncOpenAI
+    client: ModelClient
 
 
 class ModelPool:
-    """One AsyncOpenAI client per inference server, shared by every task."""
+    """One client per inference server, shared by every task."""
 
     def __init__(self, settings: ExpertSettings) -> None:
         self._settings = settings
-        self._clients: dict[str, AsyncOpenAI] = {}
+        self._clients: dict[str, ModelClient] = {}
         # Fail at start-up, not on the first request, when EXPERT_MODELS names an
         # endpoint that INFERENCE_SERVERS lacks.
         for models in settings.expert_models.values():
             for ref in models:
                 find_server(settings.inference_servers, ref.endpoint)
 
-    def _client(self, endpoint: str) -> AsyncOpenAI:
+    def _client(self, endpoint: str) -> ModelClient:
         client = self._clients.get(endpoint)
         if client is None:
-            server = find_server(self._settings.inference_servers, endpoint)
-            # One retry covers a dropped keep-alive connection; more would only delay
-            # the error the client is waiting for.
-            client = AsyncOpenAI(
-                base_url=server.url, api_key=server.token, timeout=server.timeout, max_retries=1
-            )
+            client = ModelClient(find_server(self._settings.inference_servers, endpoint))
             self._clients[endpoint] = client
         return client
 
@@ -50,5 +44,5 @@ class ModelPool:
 
     async def aclose(self) -> None:
         for client in self._clients.values():
-            await client.close()
+            await client.aclose()
         self._clients.clear()

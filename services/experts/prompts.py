@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from openai.types.chat import ChatCompletionMessageParam
-
 from contracts import ChatMessage, TaskAssigned
 
 HISTORY_TURNS = 4
@@ -51,18 +49,15 @@ def recent_history(messages: list[ChatMessage]) -> list[ChatMessage]:
     return list(reversed(kept))
 
 
-def build_messages(task: TaskAssigned, category: str) -> list[ChatCompletionMessageParam]:
+def build_messages(task: TaskAssigned, category: str) -> list[dict[str, str]]:
     system = ROLES.get(category, ROLES["general"]) + MODES.get(task.mode, "")
     if not task.stream_reply:
         system += REPORT_FORMAT
     client_system = [m.content for m in task.messages if m.role in ("system", "developer")]
     if client_system:
         system = system + "\n\n" + "\n".join(client_system)
-    messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
+    messages = [{"role": "system", "content": system}]
     for turn in recent_history(task.messages):
-        if turn.role == "user":
-            messages.append({"role": "user", "content": turn.content})
-        else:
-            messages.append({"role": "assistant", "content": turn.content})
+        messages.append({"role": turn.role, "content": turn.content})
     messages.append({"role": "user", "content": task.task.task})
     return messages

@@ -5,8 +5,6 @@ answers (and a scripted model server finds the question's own timing there)."""
 
 from __future__ import annotations
 
-from openai.types.chat import ChatCompletionMessageParam
-
 from contracts import PlanCreated, TaskResult
 from services.merger.merge import sources
 
@@ -32,9 +30,7 @@ def _label(index: int, plan: PlanCreated, result: TaskResult) -> str:
     return f"[{index}] {kind} — task: {task.task}"
 
 
-def judge_messages(
-    plan: PlanCreated, results: list[TaskResult]
-) -> list[ChatCompletionMessageParam]:
+def judge_messages(plan: PlanCreated, results: list[TaskResult]) -> list[dict[str, str]]:
     blocks = [f"{_label(i, plan, r)}\n{r.output}" for i, r in enumerate(sources(plan, results), 1)]
     question = plan.question.strip() or "(not given: combine the sources into one answer)"
     body = "Sources, most reliable first:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"

@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import httpx
-import openai
 import structlog
 from faststream.kafka import KafkaBroker
-from openai import AsyncOpenAI, Omit, omit
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionStreamOptionsParam
 
 from contracts import PlanCreated, ReplyChunk, ReplyError, TaskResult, Usage
 from contracts.inference import find_server
+from contracts.model_stream import (
+    ModelCallError,
+    ModelClient,
+    Prompt,
+    estimated_usage,
+    finish_reason,
+)
 from contracts.topics import REPLIES
 from contracts.wire import Unconfirmed, publish_event
 from services.merger.merge import Finish, Outcome, closing, failure, merge, total_usage
@@ -27,8 +30,6 @@ from services.merger.prompts import judge_messages
 from services.merger.replies import publish_outcome
 from services.merger.settings import MergerSettings
 
-STREAM_USAGE: ChatCompletionStreamOptionsParam = {"include_usage": True}
-T = TypeVar("T")
 log = structlog.get_logger()
 
 
@@ -40,14 +41,10 @@ class Judge:
         # that INFERENCE_SERVERS lacks.
         server = find_server(settings.inference_servers, settings.judge_endpoint)
         self.model = settings.judge_model
-        # One retry covers a dropped keep-alive connection; more would only delay the
-        # fallback the client is waiting for.
-        self.client = AsyncOpenAI(
-            base_url=server.url, api_key=server.token, timeout=server.timeout, max_retries=1
-        )
+        self.client = ModelClient(server)
 
     async def aclose(self) -> None:
-        await self.client.close()
+        await self.client.aclose()
 
 
 @dataclass
@@ -60,58 +57,27 @@ class Judged:
     error: str | None = None
 
 
-def _given(value: T | None) -> T | Omit:
-    """Unset options are left out of the call, not sent as null."""
-    return omit if value is None else value
-
-
-def estimated_usage(prompt: list[ChatCompletionMessageParam], parts: list[str]) -> Usage:
-    """For servers that do not report usage in streams: one chunk is about one token,
-    and English prompts run about four characters a token."""
-    prompt_chars = sum(len(str(m.get("content") or "")) for m in prompt)
-    return Usage(prompt_tokens=max(1, prompt_chars // 4), completion_tokens=len(parts))
-
-
-async def _judge(
-    judge: Judge, plan: PlanCreated, prompt: list[ChatCompletionMessageParam], chunks: Unconfirmed
-) -> Judged:
+async def _judge(judge: Judge, plan: PlanCreated, prompt: Prompt, chunks: Unconfirmed) -> Judged:
     judged = Judged()
     # Nobody waits for the answer after the deadline: the call stops there.
     remaining = None if plan.deadline_at is None else plan.deadline_at - time.time()
     try:
         async with asyncio.timeout(remaining):
-            options = plan.options
-            stream = await judge.client.chat.completions.create(
-                model=judge.model,
-                messages=prompt,
-                stream=True,
-                stream_options=STREAM_USAGE,
-                temperature=_given(options.temperature),
-                top_p=_given(options.top_p),
-                max_tokens=_given(options.max_tokens),
-                stop=_given(options.stop),
-            )
-            async for event in stream:
-                if event.usage is not None:
-                    judged.usage = Usage(
-                        prompt_tokens=event.usage.prompt_tokens,
-                        completion_tokens=event.usage.completion_tokens,
-                    )
-                for choice in event.choices:
-                    if choice.finish_reason == "length":
-                        judged.finish = "length"
-                    delta = choice.delta.content if choice.delta else None
-                    if not delta:
-                        continue
-                    chunk = ReplyChunk(
-                        request_id=plan.request_id,
-                        tenant=plan.tenant,
-                        seq=len(judged.parts),
-                        delta=delta,
-                    )
-                    await chunks.send(chunk, REPLIES)
-                    judged.parts.append(delta)
-    except (openai.APIError, httpx.HTTPError, TimeoutError) as exc:
+            async for piece in judge.client.stream(judge.model, prompt, plan.options):
+                judged.usage = piece.usage or judged.usage
+                if piece.finish_reason:
+                    judged.finish = finish_reason(piece.finish_reason)
+                if not piece.text:
+                    continue
+                chunk = ReplyChunk(
+                    request_id=plan.request_id,
+                    tenant=plan.tenant,
+                    seq=len(judged.parts),
+                    delta=piece.text,
+                )
+                await chunks.send(chunk, REPLIES)
+                judged.parts.append(piece.text)
+    except (ModelCallError, httpx.HTTPError, TimeoutError) as exc:
         judged.error = f"judge model {judge.model!r} failed: {type(exc).__name__}: {exc}"
     return judged
 
@@ -138,7 +104,7 @@ async def synthesize(
         log.warning("judge_failed_mid_stream", request_id=plan.request_id, error=error)
         await publish_event(broker, _cut_short(plan, len(judged.parts), error), REPLIES)
         return
-    usage = total_usage(results) + (judged.usage or estimated_usage(prompt, judged.parts))
+    usage = total_usage(results) + (judged.usage or estimated_usage(prompt, len(judged.parts)))
     text = "".join(judged.parts)
     done, answer = closing(plan, results, text, judged.finish, len(judged.parts), usage)
     await publish_outcome(broker, Outcome([done], answer))

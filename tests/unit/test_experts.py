@@ -101,7 +101,7 @@ async def test_model_error_becomes_a_failed_result(model) -> None:  # type: igno
 
 async def test_unreachable_model_server_becomes_a_failed_result() -> None:
     result, _ = await run_task(f"http://127.0.0.1:{free_port()}", task())
-    assert result.error is not None and "APIConnectionError" in result.error
+    assert result.error is not None and "ConnectError" in result.error
 
 
 async def test_usage_is_estimated_when_the_server_reports_none(model) -> None:  # type: ignore[no-untyped-def]
