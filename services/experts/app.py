@@ -32,6 +32,9 @@ def create_router(
     @router.subscriber(
         task_topic("expert"),
         group_id=settings.group_id,
+        # A new group starts from the earliest offset: tasks published before the first
+        # worker joined are answered (stale ones with a deadline error), not lost.
+        auto_offset_reset="earliest",
         max_workers=settings.concurrency,
         ack_policy=AckPolicy.ACK_FIRST,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,

@@ -44,6 +44,9 @@ def create_router(
         PLANS,
         RESULTS,
         group_id=settings.group_id,
+        # A new group starts from the earliest offset, so a plan or result published
+        # before the first merger joined is still gathered.
+        auto_offset_reset="earliest",
         partition_assignment_strategy=(RangePartitionAssignor,),
         ack_policy=AckPolicy.ACK_FIRST,
         fetch_max_wait_ms=MERGER_FETCH_MAX_WAIT_MS,

@@ -5,8 +5,10 @@ moe.tasks.<kind> topic. It also keeps the cache: a view of moe.answers and moe.f
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated
 
+import structlog
 from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.middlewares import AckPolicy
@@ -21,6 +23,7 @@ from services.planner.plan import plan_request
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 
+log = structlog.get_logger()
 CacheInput = Annotated[AnswerCommitted | FeedbackGiven, Field(discriminator="kind")]
 # The cache may trail the answers by this much; a longer wait keeps an idle view cheap.
 CACHE_FETCH_MAX_WAIT_MS = 50
@@ -38,13 +41,19 @@ def create_router(
     # millisecond, so committing each offset after its handler (ACK) bought redelivery
     # for that sliver of time at the price of a broker round trip per request. A planner
     # killed mid-plan loses that one request; its client gets a 504 at the deadline.
+    # A new group starts from the earliest offset: requests published while the stack
+    # was still starting are planned, not lost (expired ones are dropped below).
     @router.subscriber(
         REQUESTS,
         group_id=settings.group_id,
+        auto_offset_reset="earliest",
         ack_policy=AckPolicy.ACK_FIRST,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_request(request: RequestReceived) -> None:
+        if request.deadline_at is not None and request.deadline_at < time.time():
+            log.info("request_expired", request_id=request.request_id)
+            return  # its client has had its 504 already; nobody waits for an answer
         key = cache_key(request) if settings.cache_enabled else None
         hit = cache.lookup(key) if key is not None else None
         if hit is not None:
