@@ -38,7 +38,7 @@ def _fetch_max_wait_ms() -> int:
 # Kafka's default 500 ms, ~250 ms). So the wait bounds what a hop can lose: 2 ms keeps a
 # hop near the 1.5 ms floor; each idle consumer then polls ~500 times a second, affordable
 # at 2 partitions a topic (contracts.topics). Apache Kafka wakes a waiting fetch when
-# data arrives: there set KAFKA_FETCH_MAX_WAIT_MS=500 and idle consumers cost nothing.
+# data arrives: there set KAFKA_FETCH_MAX_WAIT_MS=500 and idle consumers poll 2x a second.
 FETCH_MAX_WAIT_MS: Final = _fetch_max_wait_ms()
 
 log = structlog.get_logger()
