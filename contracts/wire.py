@@ -84,6 +84,10 @@ async def send_event(
     )
 
 
+class NotDelivered(Exception):
+    """The broker did not acknowledge events that were sent unconfirmed."""
+
+
 class Unconfirmed:
     """Events sent back to back and confirmed together.
 
@@ -109,6 +113,12 @@ class Unconfirmed:
         if not failed:
             return None
         return f"{len(failed)} event(s) not delivered: {failed[0]!r}"
+
+    async def confirmed(self) -> None:
+        """Wait for every acknowledgement; raise NotDelivered if any failed."""
+        failure = await self.confirm()
+        if failure is not None:
+            raise NotDelivered(failure)
 
 
 def _request_id_of(payload: str, key: bytes | None) -> str:

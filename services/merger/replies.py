@@ -11,16 +11,10 @@ from contracts.wire import Unconfirmed
 from services.merger.merge import Outcome
 
 
-class NotDelivered(Exception):
-    """The broker did not take an outcome's events."""
-
-
 async def publish_outcome(broker: KafkaBroker, outcome: Outcome) -> None:
     sent = Unconfirmed(broker)
     for reply in outcome.replies:
         await sent.send(reply, REPLIES)
     if outcome.answer is not None:
         await sent.send(outcome.answer, ANSWERS)
-    failure = await sent.confirm()
-    if failure is not None:
-        raise NotDelivered(failure)
+    await sent.confirmed()

@@ -21,10 +21,4 @@ async def answer_from_cache(
     await sent.send(ReplyChunk(**ids, seq=0, delta=hit.answer), REPLIES)
     await sent.send(ReplyDone(**ids, seq=1), REPLIES)
     await sent.send(plan, PLANS)
-    failure = await sent.confirm()
-    if failure is not None:
-        raise CacheReplyNotDelivered(failure)
-
-
-class CacheReplyNotDelivered(Exception):
-    """The broker did not take a cache hit's reply."""
+    await sent.confirmed()

@@ -1,8 +1,10 @@
 import asyncio
 from typing import Any
 
+import pytest
+
 from contracts import ReplyChunk
-from contracts.wire import Unconfirmed
+from contracts.wire import NotDelivered, Unconfirmed
 
 
 class FlakyBroker:
@@ -31,3 +33,11 @@ async def test_unconfirmed_sends_are_all_out_before_any_is_confirmed() -> None:
     assert failure is not None and "1 event(s) not delivered" in failure
     assert "broker gone" in failure
     assert await sent.confirm() is None  # confirmed sends are forgotten
+
+
+async def test_confirmed_raises_when_an_event_was_not_delivered() -> None:
+    sent = Unconfirmed(FlakyBroker())  # type: ignore[arg-type]
+    for seq in range(2):
+        await sent.send(ReplyChunk(request_id="r", seq=seq, delta="x"), "moe.replies")
+    with pytest.raises(NotDelivered, match="broker gone"):
+        await sent.confirmed()
