@@ -12,7 +12,7 @@ import pytest
 from bench.scripted_llm import ScriptedModel, create_scripted_app
 from contracts import new_id
 from contracts.inference import ExpertModel, InferenceServer
-from deploy.local import free_port, start_broker
+from deploy.local import free_port
 from services.experts.app import create_app as create_experts
 from services.experts.settings import ExpertSettings
 from services.gateway.app import create_app as create_gateway
@@ -24,6 +24,7 @@ from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 from services.tools.app import create_app as create_tools
 from services.tools.settings import ToolsSettings
+from tests.support.broker import running_broker
 from tests.support.servers import serve
 
 
@@ -35,12 +36,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 async def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    port = free_port()
-    broker = await start_broker(port, tmp_path_factory.mktemp("tansu"))
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        broker.stop()
+    async with running_broker(tmp_path_factory.mktemp("tansu")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

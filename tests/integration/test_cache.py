@@ -10,15 +10,12 @@ import openai
 from bench.scripted_llm import ScriptedModel
 from contracts import FeedbackGiven, new_id
 from contracts.topics import FEEDBACK, PLANS
+from tests.support.gateway import gateway_client
 from tests.support.topics import publish_events, read_topic
 
 
-def client(gateway_url: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0)
-
-
 async def ask(gateway_url: str, question: str) -> openai.types.chat.ChatCompletion:
-    return await client(gateway_url).chat.completions.create(
+    return await gateway_client(gateway_url).chat.completions.create(
         model="moe-orchestrator", messages=[{"role": "user", "content": question}]
     )
 
@@ -53,7 +50,7 @@ async def test_repeated_question_is_answered_from_the_cache(
     assert plan["tasks"] == [] and plan["cache_hit"]["answer"] == first.choices[0].message.content
 
     # A streamed client gets the cached answer as a stream, too.
-    stream = await client(gateway_url).chat.completions.create(
+    stream = await gateway_client(gateway_url).chat.completions.create(
         model="moe-orchestrator", messages=[{"role": "user", "content": question}], stream=True
     )
     calls = len(scripted.calls)
@@ -68,7 +65,7 @@ async def test_another_mode_is_not_served_the_cached_answer(
     await ask(gateway_url, question)
     await ask_until_cached(gateway_url, scripted, question)
     calls = len(scripted.calls)
-    await client(gateway_url).chat.completions.create(
+    await gateway_client(gateway_url).chat.completions.create(
         model="moe-orchestrator-concise", messages=[{"role": "user", "content": question}]
     )
     assert len(scripted.calls) == calls + 1

@@ -11,20 +11,16 @@ import pytest
 
 from contracts import ChatMessage, RequestReceived, new_id
 from contracts.topics import PLANS, REQUESTS, task_topic
-from deploy.local import free_port, start_broker
 from services.planner.app import create_app as create_planner
 from services.planner.settings import PlannerSettings
+from tests.support.broker import running_broker
 from tests.support.topics import publish_events, read_topic
 
 
 @pytest.fixture
 async def fresh_broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    port = free_port()
-    broker = await start_broker(port, tmp_path_factory.mktemp("late-start"))
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        broker.stop()
+    async with running_broker(tmp_path_factory.mktemp("late-start")) as url:
+        yield url
 
 
 def ask(deadline_at: float) -> RequestReceived:

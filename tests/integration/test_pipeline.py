@@ -9,7 +9,6 @@ import time
 from itertools import pairwise
 
 import httpx
-import openai
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -27,18 +26,15 @@ from contracts.topics import ANSWERS, DLQ, PLANS, REPLIES, REQUESTS, RESULTS, ta
 from contracts.wire import VERSION_HEADER
 from services.gateway.app import create_app as create_gateway
 from services.gateway.settings import GatewaySettings
+from tests.support.gateway import gateway_client
 from tests.support.servers import serve
 from tests.support.topics import publish_events, read_topic
-
-
-def client(gateway_url: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0)
 
 
 async def test_streamed_answer_arrives_through_kafka(
     gateway_url: str, scripted: ScriptedModel
 ) -> None:
-    stream = await client(gateway_url).chat.completions.create(
+    stream = await gateway_client(gateway_url).chat.completions.create(
         model="moe-orchestrator",
         messages=[{"role": "user", "content": "Say hello"}],
         stream=True,
@@ -60,7 +56,7 @@ async def test_streamed_answer_arrives_through_kafka(
 
 async def test_non_streamed_answer_has_usage(gateway_url: str, scripted: ScriptedModel) -> None:
     scripted.reset(Script(tokens=["4", "2"], prompt_tokens=11))
-    completion = await client(gateway_url).chat.completions.create(
+    completion = await gateway_client(gateway_url).chat.completions.create(
         model="moe-orchestrator-concise",
         messages=[{"role": "user", "content": "The answer to everything?"}],
     )
@@ -74,7 +70,7 @@ async def test_first_token_reaches_the_client_before_the_model_finishes(
     gateway_url: str, scripted: ScriptedModel
 ) -> None:
     scripted.reset(Script(tokens=["one", " two", " three", " four"], token_gap_s=0.4))
-    stream = await client(gateway_url).chat.completions.create(
+    stream = await gateway_client(gateway_url).chat.completions.create(
         model="moe-orchestrator", messages=[{"role": "user", "content": "count"}], stream=True
     )
     arrivals: list[tuple[float, str]] = []
@@ -138,7 +134,7 @@ async def test_malformed_event_is_dead_lettered_and_the_pipeline_keeps_going(
     [(letter, _)] = await read_topic(kafka_url, DLQ, key.decode(), 1)
     assert letter["kind"] == "dead.letter" and letter["original_topic"] == topic
     assert letter["original_value"] == '{"kind": "nonsense"' and letter["error"]
-    completion = await client(gateway_url).chat.completions.create(
+    completion = await gateway_client(gateway_url).chat.completions.create(
         model="moe-orchestrator", messages=[{"role": "user", "content": "still there?"}]
     )
     assert completion.choices[0].message.content == "Hello from the model."
@@ -185,7 +181,7 @@ async def test_a_request_trail_can_be_replayed_from_the_topics(
 async def test_arithmetic_is_answered_exactly_by_the_calculate_tool(
     gateway_url: str, scripted: ScriptedModel
 ) -> None:
-    completion = await client(gateway_url).chat.completions.create(
+    completion = await gateway_client(gateway_url).chat.completions.create(
         model="moe-orchestrator", messages=[{"role": "user", "content": "What is 2**64 - 1?"}]
     )
     # Exact, not estimated by a model: no model was called at all.

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-import openai
-
 from bench.scripted_llm import ScriptedModel
 from contracts import new_id
 from contracts.topics import RESULTS
 from services.experts.app import create_app as create_experts
 from tests.integration.conftest import expert_settings
+from tests.support.gateway import gateway_client
 from tests.support.topics import read_topic
 
 
@@ -22,7 +21,7 @@ async def test_a_second_expert_instance_shares_the_tasks(
     scripted_server: tuple[ScriptedModel, str],
 ) -> None:
     _, model_url = scripted_server
-    client = openai.AsyncOpenAI(base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0)
+    client = gateway_client(gateway_url)
     second = create_experts(expert_settings(kafka_url, model_url))
     async with second:
         subscriber = next(iter(second.broker.subscribers))
