@@ -16,6 +16,7 @@ from contracts.version import CONTRACT_VERSION
 Role = Literal["system", "user", "assistant", "tool", "developer"]
 Mode = Literal["default", "code", "concise"]
 Confidence = Literal["high", "medium", "low"]
+FinishReason = Literal["stop", "length"]
 
 
 def new_id(prefix: str = "") -> str:
@@ -158,7 +159,7 @@ class TaskResult(Event):
     confidence: Confidence | None = None
     model: str | None = None
     usage: Usage = Usage()
-    finish_reason: Literal["stop", "length"] | None = None
+    finish_reason: FinishReason | None = None
     streamed_chunks: int = Field(
         default=0, description="ReplyChunks this worker already published for the task."
     )
@@ -188,7 +189,7 @@ class ReplyChunk(Event):
 class ReplyDone(Event):
     kind: Literal["reply.done"] = "reply.done"
     seq: int = Field(ge=0)
-    finish_reason: Literal["stop", "length"] = "stop"
+    finish_reason: FinishReason = "stop"
     usage: Usage = Usage()
 
 

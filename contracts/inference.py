@@ -3,6 +3,8 @@ reference system names it: INFERENCE_SERVERS, EXPERT_MODELS, JUDGE_MODEL/JUDGE_E
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -34,3 +36,9 @@ def find_server(servers: list[InferenceServer], name: str) -> InferenceServer:
             return server
     known = ", ".join(s.name for s in servers) or "none"
     raise LookupError(f"endpoint {name!r} is not in INFERENCE_SERVERS (known: {known})")
+
+
+def inference_servers_setting() -> Any:
+    """The settings field every LLM-calling service reads its endpoints from:
+    INFERENCE_SERVERS (a JSON list), else the local model server."""
+    return Field(default=[LOCAL_SERVER], validation_alias="INFERENCE_SERVERS", min_length=1)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
 
-from contracts.events import GenerationOptions, Usage
+from contracts.events import FinishReason, GenerationOptions, Usage
 from contracts.inference import InferenceServer
 
 Prompt = Sequence[dict[str, str]]
@@ -112,9 +112,6 @@ def estimated_usage(prompt: Prompt, completion_chunks: int) -> Usage:
     model was sent (system prompt and trimmed history included), not the client's."""
     prompt_chars = sum(len(message.get("content") or "") for message in prompt)
     return Usage(prompt_tokens=max(1, prompt_chars // 4), completion_tokens=completion_chunks)
-
-
-FinishReason = Literal["stop", "length"]
 
 
 def finish_reason(reported: str | None) -> FinishReason:

@@ -6,7 +6,13 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.inference import LOCAL_MODEL, LOCAL_SERVER, ExpertModel, InferenceServer
+from contracts.inference import (
+    LOCAL_MODEL,
+    LOCAL_SERVER,
+    ExpertModel,
+    InferenceServer,
+    inference_servers_setting,
+)
 from contracts.wire import kafka_url_setting
 
 
@@ -16,9 +22,7 @@ class ExpertSettings(BaseSettings):
     kafka_url: str = kafka_url_setting("EXPERTS_")
     group_id: str = "moe-experts"
     concurrency: int = Field(default=32, ge=1, description="Tasks answered at once per worker.")
-    inference_servers: list[InferenceServer] = Field(
-        default=[LOCAL_SERVER], validation_alias="INFERENCE_SERVERS", min_length=1
-    )
+    inference_servers: list[InferenceServer] = inference_servers_setting()
     expert_models: dict[str, list[ExpertModel]] = Field(
         default={"general": [ExpertModel(model=LOCAL_MODEL, endpoint=LOCAL_SERVER.name)]},
         validation_alias="EXPERT_MODELS",

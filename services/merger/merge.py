@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import reduce
-from typing import Literal
 
 from contracts import (
     AnswerCommitted,
@@ -23,10 +22,10 @@ from contracts import (
     Usage,
     response_id_for,
 )
+from contracts.events import FinishReason
 
 # Source priority from the reference system: reasoning > tools > graph > experts > web.
 PRIORITY = {"reasoning": 0, "tool": 1, "graph": 2, "expert": 3, "research": 4}
-Finish = Literal["stop", "length"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,12 @@ def needs_synthesis(plan: PlanCreated, results: list[TaskResult]) -> bool:
 
 
 def closing(
-    plan: PlanCreated, results: list[TaskResult], text: str, finish: Finish, seq: int, usage: Usage
+    plan: PlanCreated,
+    results: list[TaskResult],
+    text: str,
+    finish: FinishReason,
+    seq: int,
+    usage: Usage,
 ) -> tuple[ReplyDone, AnswerCommitted]:
     """The reply's end (after `seq` chunks) and the committed answer."""
     # Only a whole answer is worth serving again: none cut short, none missing a part.
@@ -108,7 +112,7 @@ def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
         return _failure(plan, results, seq)
 
     replies: list[ReplyEvent] = []
-    finish: Finish = "stop"
+    finish: FinishReason = "stop"
     if streamed is not None:
         text, finish = streamed.output, streamed.finish_reason or "stop"
         # Results beyond the streamed one (a research follow-up) extend the stream.

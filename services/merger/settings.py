@@ -6,7 +6,12 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.inference import LOCAL_MODEL, LOCAL_SERVER, InferenceServer
+from contracts.inference import (
+    LOCAL_MODEL,
+    LOCAL_SERVER,
+    InferenceServer,
+    inference_servers_setting,
+)
 from contracts.wire import kafka_url_setting
 
 
@@ -31,9 +36,7 @@ class MergerSettings(BaseSettings):
     max_syntheses: int = Field(
         default=32, ge=1, description="Judge calls streaming at once per merger instance."
     )
-    inference_servers: list[InferenceServer] = Field(
-        default=[LOCAL_SERVER], validation_alias="INFERENCE_SERVERS", min_length=1
-    )
+    inference_servers: list[InferenceServer] = inference_servers_setting()
     judge_model: str = Field(default=LOCAL_MODEL, validation_alias="JUDGE_MODEL", min_length=1)
     judge_endpoint: str = Field(
         default=LOCAL_SERVER.name,

@@ -15,6 +15,7 @@ import structlog
 from faststream.kafka import KafkaBroker
 
 from contracts import PlanCreated, ReplyChunk, ReplyError, TaskResult, Usage
+from contracts.events import FinishReason
 from contracts.inference import find_server
 from contracts.model_stream import (
     ModelCallError,
@@ -25,7 +26,7 @@ from contracts.model_stream import (
 )
 from contracts.topics import REPLIES
 from contracts.wire import Unconfirmed, publish_event
-from services.merger.merge import Finish, Outcome, closing, failure, merge, total_usage
+from services.merger.merge import Outcome, closing, failure, merge, total_usage
 from services.merger.prompts import judge_messages
 from services.merger.replies import publish_outcome
 from services.merger.settings import MergerSettings
@@ -53,7 +54,7 @@ class Judged:
 
     parts: list[str] = field(default_factory=list)
     usage: Usage | None = None
-    finish: Finish = "stop"
+    finish: FinishReason = "stop"
     error: str | None = None
 
 
