@@ -8,11 +8,11 @@ STAMP := .venv/.setup-done
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml deploy/local/setup.sh
+$(STAMP): pyproject.toml deploy/local/setup.sh deploy/kafka/pom.xml
 	@bash deploy/local/setup.sh
 	@touch $(STAMP)
 
-setup: $(STAMP) ## venv, packages, local model server, model file, broker binary (idempotent)
+setup: $(STAMP) ## venv, packages, local model server, model file, Kafka broker (idempotent)
 
 run: setup ## start the whole local stack (broker, graph DB, model server, services)
 	$(PY) -m deploy.cli run

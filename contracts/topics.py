@@ -22,11 +22,10 @@ def task_topic(kind: WorkerKind) -> str:
     return f"moe.tasks.{kind}"
 
 
-# Partitions cap how many instances of a service share its topic's load, and every
-# partition a consumer holds is polled on every fetch (on Tansu, idle polling of 8
-# partitions per topic took a third of a core). The local stack runs one instance of each
-# service, so it creates 2 (room for a second instance); production sizes this to its
-# largest consumer group (`moe run --partitions`, or the operator's own topic creation).
+# Partitions cap how many instances of a service share its topic's load. The local stack
+# runs one instance of each service, so it creates 2 (room for a second instance);
+# production sizes this to its largest consumer group (`moe run --partitions`, or the
+# operator's own topic creation).
 DEFAULT_REQUEST_PARTITIONS: Final = 2
 
 
@@ -42,3 +41,19 @@ def topic_partitions(per_request_topic: int = DEFAULT_REQUEST_PARTITIONS) -> dic
 
 
 PARTITIONS: Final[dict[str, int]] = topic_partitions()
+
+
+COMPACTED: Final[frozenset[str]] = frozenset({REGISTRY})
+"""Keyed state topics: the broker keeps the latest event per key, for good."""
+
+DEFAULT_RETENTION_HOURS: Final = 168
+"""Event topics keep a week of events: a request's trail can be replayed for audit."""
+
+
+def topic_configs(topic: str, retention_hours: float = DEFAULT_RETENTION_HOURS) -> dict[str, str]:
+    """Broker-side settings of one topic: compaction for keyed state, else time retention."""
+    if topic in COMPACTED:
+        return {"cleanup.policy": "compact"}
+    if retention_hours <= 0:
+        raise ValueError("retention must be positive")
+    return {"cleanup.policy": "delete", "retention.ms": str(int(retention_hours * 3_600_000))}

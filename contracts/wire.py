@@ -26,19 +26,17 @@ DEFAULT_KAFKA_URL: Final = "127.0.0.1:9092"
 
 
 def _fetch_max_wait_ms() -> int:
-    value = os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "2")
+    value = os.environ.get("KAFKA_FETCH_MAX_WAIT_MS", "500")
     if not value.isdigit():
         raise ValueError(f"KAFKA_FETCH_MAX_WAIT_MS must be a whole number of ms, not {value!r}")
     return int(value)
 
 
-# Every subscriber passes fetch_max_wait_ms=FETCH_MAX_WAIT_MS. Tansu answers a fetch that
-# finds data at once, but one that arrives before the data is answered only at a later
-# check, about half the wait on (measured: a 100 ms wait made such hops ~53 ms; with
-# Kafka's default 500 ms, ~250 ms). So the wait bounds what a hop can lose: 2 ms keeps a
-# hop near the 1.5 ms floor; each idle consumer then polls ~500 times a second, affordable
-# at 2 partitions a topic (contracts.topics). Apache Kafka wakes a waiting fetch when
-# data arrives: there set KAFKA_FETCH_MAX_WAIT_MS=500 and idle consumers poll 2x a second.
+# Every subscriber passes fetch_max_wait_ms=FETCH_MAX_WAIT_MS. Kafka holds a fetch that
+# finds no data until data arrives or the wait ends, and answers at once when it arrives:
+# a long wait costs no latency, and an idle consumer asks twice a second. (A broker that
+# does not wake waiting fetches would lose up to the whole wait per hop: there, set a
+# few ms, at the price of polling.)
 FETCH_MAX_WAIT_MS: Final = _fetch_max_wait_ms()
 
 log = structlog.get_logger()
@@ -162,11 +160,16 @@ def dead_letter_middleware(service: str) -> ExceptionMiddleware:
 
 
 def make_broker(kafka_url: str, service: str) -> KafkaBroker:
-    """A broker whose consumers dead-letter what they cannot process and whose
-    publishes carry W3C trace context (traceparent) in their Kafka headers."""
+    """A broker whose consumers dead-letter what they cannot process, whose publishes
+    carry W3C trace context (traceparent) in their Kafka headers, and whose producer
+    neither loses nor duplicates an acknowledged event."""
     return KafkaBroker(
         kafka_url,
         client_id=f"moe-{service}",
+        # Every acknowledged event is on the log before the ack (all in-sync replicas),
+        # and a retried send is not written twice.
+        acks="all",
+        enable_idempotence=True,
         # Per-message logs at DEBUG: at INFO every streamed token would log twice.
         log_level=logging.DEBUG,
         middlewares=[tracing_middleware(service), dead_letter_middleware(service)],

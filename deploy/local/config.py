@@ -8,7 +8,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from contracts.inference import ExpertModel, InferenceServer
-from contracts.topics import DEFAULT_REQUEST_PARTITIONS
+from contracts.topics import DEFAULT_REQUEST_PARTITIONS, DEFAULT_RETENTION_HOURS
+from deploy.local.broker import KafkaNode
 from deploy.local.graphdb import MAX_BOLT_PORT
 from deploy.local.llm import MODEL_ALIAS, llm_base_url
 
@@ -25,6 +26,16 @@ class StackConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     broker_port: int = 9092
+    controller_port: int = 9093
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="An existing Kafka cluster to use instead of starting the local broker.",
+    )
+    state_dir: Path = Field(
+        default=Path(".stack/state"), description="What survives a restart: the broker's log."
+    )
+    fresh: bool = Field(default=False, description="Start from empty: delete the broker's log.")
+    retention_hours: float = Field(default=DEFAULT_RETENTION_HOURS, gt=0)
     graph_port: int = 6379
     bolt_port: int = Field(default=7687, gt=0, le=MAX_BOLT_PORT)
     llm_port: int = 8080
@@ -62,8 +73,15 @@ class StackConfig(BaseModel):
         return self.start_llm if self.start_llm is not None else not self.inference_servers
 
     @property
+    def runs_broker(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.broker_port}"
+        return self.kafka_bootstrap or f"127.0.0.1:{self.broker_port}"
+
+    def kafka_node(self) -> KafkaNode:
+        return KafkaNode(self.broker_port, self.controller_port, self.state_dir / "kafka")
 
     @property
     def api_url(self) -> str:

@@ -75,6 +75,13 @@ class RichObserver:
         self._live.stop()
         self.console.print(ready_panel(stack))
 
+    def restarted(self, name: str, reason: str, restarts: int) -> None:
+        self.console.print(
+            f"[bold yellow]↻ {name}[/bold yellow] restarted ({reason}); "
+            f"restarts so far: {restarts}",
+            highlight=False,
+        )
+
     def stopping(self, names: Sequence[str]) -> None:
         if self._live.is_started:
             self._live.stop()

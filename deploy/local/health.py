@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
@@ -17,10 +16,12 @@ async def http_ok(url: str) -> bool:
     return response.status_code == 200
 
 
-async def log_contains(path: Path, text: str) -> bool:
-    """`text` appears in the log file at `path` (a process announcing it is ready)."""
-    content = await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
-    return text in content
+async def http_answers(url: str) -> bool:
+    """GET `url` gets any HTTP answer: the process is alive and serving, even when it
+    reports (e.g. with 503) that something behind it is not."""
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        await client.get(url)
+    return True
 
 
 async def tcp_open(host: str, port: int) -> bool:

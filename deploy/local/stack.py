@@ -4,6 +4,7 @@ each stage waits until healthy; everything stops in reverse order."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,13 @@ from typing import Protocol
 import structlog
 
 from contracts.topics import topic_partitions
-from deploy.local.broker import broker_component, create_topics
+from deploy.local.broker import (
+    broker_component,
+    create_topics,
+    format_log,
+    prepare,
+    wait_for_broker,
+)
 from deploy.local.component import Component, stop_all
 from deploy.local.config import StackConfig
 from deploy.local.errors import ComponentError
@@ -21,6 +28,7 @@ from deploy.local.graphdb import graphdb_component
 from deploy.local.llm import llm_component
 from deploy.local.ports import ensure_ports_free
 from deploy.local.services import service_components
+from deploy.local.supervisor import Supervisor
 
 log = structlog.get_logger("deploy.local")
 
@@ -35,6 +43,7 @@ class StackObserver(Protocol):
     def step_failed(self, name: str, reason: str) -> None: ...
     def ready(self, stack: LocalStack) -> None: ...
     def stopping(self, names: Sequence[str]) -> None: ...
+    def restarted(self, name: str, reason: str, restarts: int) -> None: ...
 
 
 class LogObserver:
@@ -55,15 +64,18 @@ class LogObserver:
     def stopping(self, names: Sequence[str]) -> None:
         log.info("stopping", components=list(names))
 
+    def restarted(self, name: str, reason: str, restarts: int) -> None:
+        log.warning("component restarted", component=name, reason=reason, restarts=restarts)
+
 
 @dataclass(frozen=True)
 class StackPlan:
-    broker: Component
+    broker: Component | None  # None: an existing cluster (kafka_bootstrap)
     infra: list[Component]
     services: list[Component]
 
     def all(self) -> list[Component]:
-        return [self.broker, *self.infra, *self.services]
+        return [*([self.broker] if self.broker else []), *self.infra, *self.services]
 
 
 class LocalStack:
@@ -87,14 +99,21 @@ class LocalStack:
 
     def plan(self) -> StackPlan:
         """What to start, by stage; components of one stage start together."""
-        config = self.config.model_copy(update={"log_dir": self.config.log_dir.resolve()})
+        config = self.config.model_copy(
+            update={
+                "log_dir": self.config.log_dir.resolve(),
+                "state_dir": self.config.state_dir.resolve(),
+            }
+        )
         infra: list[Component] = []
         if config.start_graphdb:
             infra.append(graphdb_component(config.graph_port, config.bolt_port, config.log_dir))
         if config.runs_llm:
             infra.append(llm_component(config.llm_port, config.log_dir))
         return StackPlan(
-            broker=broker_component(config.broker_port, config.log_dir),
+            broker=broker_component(config.kafka_node(), config.log_dir)
+            if config.runs_broker
+            else None,
             infra=infra,
             services=service_components(config),
         )
@@ -107,7 +126,9 @@ class LocalStack:
         for component in plan.all():  # fail fast, before anything runs
             ensure_ports_free(component.name, component.ports)
         try:
-            await self._start_stage([plan.broker])
+            if plan.broker:
+                await self._prepare_broker()
+                await self._start_stage([plan.broker])
             await self._create_topics()
             await self._start_stage(plan.infra)
             await self._start_stage(plan.services)
@@ -138,13 +159,31 @@ class LocalStack:
             raise
         self.observer.step_done(component.name, seconds)
 
+    async def _prepare_broker(self) -> None:
+        """Format the broker's log on a first start (or with `fresh`); keep it otherwise."""
+        node = self.config.kafka_node()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        if self.config.fresh:
+            await asyncio.to_thread(shutil.rmtree, node.state_dir, ignore_errors=True)
+        detail = "kept from the last run" if node.formatted else "formatting a new log"
+        self.observer.step_started("broker storage", f"{node.data_dir} ({detail})")
+        try:
+            await asyncio.to_thread(prepare, node, format_log(self.config.log_dir))
+        except ComponentError as exc:
+            self.observer.step_failed("broker storage", exc.reason)
+            raise
+        self.observer.step_done("broker storage", loop.time() - began)
+
     async def _create_topics(self) -> None:
         loop = asyncio.get_running_loop()
         began = loop.time()
         partitions = topic_partitions(self.config.partitions)
         self.observer.step_started("topics", f"{len(partitions)} topics")
         try:
-            await create_topics(self.config.bootstrap, partitions)
+            if not self.config.runs_broker:
+                await wait_for_broker(self.config.bootstrap)
+            await create_topics(self.config.bootstrap, partitions, self.config.retention_hours)
         except Exception as exc:
             self.observer.step_failed("topics", str(exc))
             raise
@@ -171,8 +210,8 @@ class LocalStack:
         await self.stop()
 
     async def serve(self) -> None:
-        """Start, then run until SIGINT/SIGTERM or until a component exits on its own
-        (raised as ComponentError with its log tail); always stops everything."""
+        """Start, then run until SIGINT/SIGTERM, restarting any component that exits or
+        stops answering (deploy.local.supervisor); always stops everything."""
         loop = asyncio.get_running_loop()
         stop_requested = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -195,18 +234,8 @@ class LocalStack:
                 loop.remove_signal_handler(sig)
 
     async def _watch(self, stop_requested: asyncio.Event) -> None:
-        while not stop_requested.is_set():
-            for component in self.components:
-                if component.returncode is not None:
-                    error = component.error(
-                        f"exited unexpectedly (exit code {component.returncode})"
-                    )
-                    self.observer.step_failed(component.name, error.reason)
-                    raise error
-            try:
-                await asyncio.wait_for(stop_requested.wait(), timeout=0.5)
-            except TimeoutError:
-                continue
+        supervisor = Supervisor(self.components, self.observer.restarted)
+        await supervisor.run(stop_requested)
 
 
 def _stop_stages(stages: list[list[Component]]) -> None:

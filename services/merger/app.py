@@ -10,19 +10,13 @@ from faststream.middlewares import AckPolicy
 
 from contracts.events import MergerInput, PlanCreated
 from contracts.topics import PLANS, RESULTS, task_topic
-from contracts.wire import make_broker, publish_event
+from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.merger.fan_in import FanIn
 from services.merger.merge import merge, needs_synthesis
 from services.merger.replies import publish_outcome
 from services.merger.research_fallback import follow_up, needs_research
 from services.merger.settings import MergerSettings
 from services.merger.synthesis import Judge, Syntheses
-
-# The merger's events are off the first-token path (the expert streams its tokens
-# itself): a wait longer than the token path's 2 ms adds about a millisecond to the end
-# of a streamed answer and polls the broker less than half as often.
-MERGER_FETCH_MAX_WAIT_MS = 5
-
 
 def create_router(
     settings: MergerSettings,
@@ -49,7 +43,7 @@ def create_router(
         auto_offset_reset="earliest",
         partition_assignment_strategy=(RangePartitionAssignor,),
         ack_policy=AckPolicy.ACK_FIRST,
-        fetch_max_wait_ms=MERGER_FETCH_MAX_WAIT_MS,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_event(event: MergerInput) -> None:
         if isinstance(event, PlanCreated) and event.cache_hit is not None:

@@ -25,8 +25,6 @@ from services.planner.tool_catalog import ToolCatalog
 
 log = structlog.get_logger()
 CacheInput = Annotated[AnswerCommitted | FeedbackGiven, Field(discriminator="kind")]
-# The cache may trail the answers by this much; a longer wait keeps an idle view cheap.
-CACHE_FETCH_MAX_WAIT_MS = 50
 
 
 def create_router(
@@ -74,7 +72,7 @@ def create_router(
             FEEDBACK,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.ACK_FIRST,
-            fetch_max_wait_ms=CACHE_FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
         async def on_answer_or_feedback(event: CacheInput) -> None:
             if isinstance(event, AnswerCommitted):

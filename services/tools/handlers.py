@@ -11,17 +11,10 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 
 from contracts.events import TaskAssigned, TaskResult
 from contracts.topics import RESULTS, WorkerKind, task_topic
-from contracts.wire import make_broker, publish_event
+from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.tools.research import Research
 from services.tools.runner import ToolRunner
 from services.tools.settings import ToolsSettings
-
-# Longer than the token-path consumers' wait (contracts.wire.FETCH_MAX_WAIT_MS): a tool
-# answers whole, so a ms or two more per task goes unnoticed, while polling five times
-# less often leaves the broker and the cores to the streams (about 6 % more requests/s
-# at concurrency 32 in `make bench`).
-TASK_FETCH_MAX_WAIT_MS = 10
-
 
 class TaskRunner(Protocol):
     async def run_task(self, event: TaskAssigned, worker_id: str) -> TaskResult: ...
@@ -59,7 +52,7 @@ def build_router(
             group_id=group,
             ack_policy=AckPolicy.ACK,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=TASK_FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )(answer_with(worker))
 
     return router

@@ -1,4 +1,4 @@
-"""Integration lane: a real Tansu broker on a free port, the scripted model server over
+"""Integration lane: a real Apache Kafka broker on free ports, the scripted model server over
 real HTTP, and the services running against them over real connections."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 async def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    async with running_broker(tmp_path_factory.mktemp("tansu")) as url:
+    async with running_broker(tmp_path_factory.mktemp("kafka")) as url:
         yield url
 
 
@@ -90,7 +90,7 @@ async def workers(
         create_merger(merger_settings(kafka_url, model_url)),
     ]
     async with AsyncExitStack() as stack:
-        # Concurrently: each consumer group takes seconds to join on Tansu.
+        # Concurrently: each consumer group takes a moment to join.
         await asyncio.gather(
             stack.enter_async_context(serve(tools, tools_port)),
             *(stack.enter_async_context(app) for app in apps),
