@@ -1,5 +1,5 @@
 """Every process the benchmark measures, each on free loopback ports: the scripted model
-server, the local stack (Tansu and the services, as `moe run` starts them, without the
+server, the local stack (Kafka and the services, as `moe run` starts them, without the
 graph DB and llama.cpp) and the LiteLLM proxy. Separate processes, so that each service
 has its own memory figure and none shares the benchmark client's event loop."""
 
@@ -83,6 +83,9 @@ def scripted_component(port: int, log_dir: Path) -> Component:
 def stack_config(log_dir: Path, scripted_url: str) -> StackConfig:
     return StackConfig(
         broker_port=free_port(),
+        controller_port=free_port(),
+        state_dir=log_dir / "state",
+        fresh=True,  # every run measures an empty broker
         gateway_port=free_port(),
         tools_port=free_port(),
         log_dir=log_dir,

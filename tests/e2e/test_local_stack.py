@@ -18,6 +18,8 @@ pytestmark = pytest.mark.e2e
 async def api_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     config = StackConfig(
         broker_port=free_port(),
+        controller_port=free_port(),
+        state_dir=Path(tmp_path_factory.mktemp("stack-state")),
         graph_port=free_port(),
         bolt_port=free_port(max_port=32767),
         llm_port=free_port(),
