@@ -22,8 +22,18 @@ from pydantic_core import to_json
 
 from bench.stamps import stamp
 
-# Fields a request may override with `SCRIPT{...}` in its last message (timings only).
-OVERRIDABLE = frozenset({"tokens", "first_token_delay_s", "token_gap_s", "stamp_tokens"})
+# Fields a request may override with `SCRIPT{...}` in its last message: timings, and how
+# the stream ends (`{"tokens": []}` is an empty answer).
+OVERRIDABLE = frozenset(
+    {
+        "tokens",
+        "first_token_delay_s",
+        "token_gap_s",
+        "stamp_tokens",
+        "cut_after_tokens",
+        "cut_sends_done",
+    }
+)
 _OVERRIDE = re.compile(r"SCRIPT(\{.*?\})")
 
 
@@ -41,6 +51,12 @@ class Script:
     fail_after_tokens: int | None = None
     """Break off a stream with an error event after this many tokens (a model server
     failing mid-answer)."""
+    cut_after_tokens: int | None = None
+    """End a stream after this many tokens with no finish_reason (a server cutting the
+    answer short): the connection closes without `[DONE]` ..."""
+    cut_sends_done: bool = False
+    """... or, with this, `[DONE]` follows at once, as llama-cpp-python's server does when
+    another request interrupts the generation."""
 
 
 @dataclass
@@ -93,6 +109,8 @@ async def _stream(script: Script, model: str, usage: bool) -> AsyncIterator[byte
     await asyncio.sleep(script.first_token_delay_s)
     yield _chunk(model, {"role": "assistant", "content": ""})
     for index, token in enumerate(script.tokens):
+        if index == script.cut_after_tokens:
+            break
         if index == script.fail_after_tokens:
             error = {"message": "scripted failure mid-stream", "type": "server_error"}
             yield b"data: " + to_json({"error": error}) + b"\n\n"
@@ -100,6 +118,10 @@ async def _stream(script: Script, model: str, usage: bool) -> AsyncIterator[byte
         if index:
             await asyncio.sleep(script.token_gap_s)
         yield _chunk(model, {"content": stamp(token) if script.stamp_tokens else token})
+    if script.cut_after_tokens is not None:
+        if script.cut_sends_done:
+            yield b"data: [DONE]\n\n"
+        return
     yield _chunk(model, {}, "stop")
     if usage and script.report_usage:
         body = {

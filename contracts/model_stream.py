@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -85,9 +85,14 @@ class ModelClient:
     async def stream(
         self, model: str, prompt: Prompt, options: GenerationOptions
     ) -> AsyncIterator[Piece]:
-        """The call's pieces in order. Raises ModelCallError (refused, malformed or
-        broken stream) or httpx.HTTPError (unreachable, timed out)."""
+        """The call's pieces in order. Raises ModelCallError (refused, malformed, broken
+        or cut-off stream) or httpx.HTTPError (unreachable, timed out).
+
+        Leading whitespace is held back and joined to the first visible text: a caller
+        that has passed nothing on yet can still treat an all-whitespace answer as
+        empty and ask another model instead."""
         body = chat_body(model, prompt, options)
+        held, seen_text, finished = "", False, False
         async with aconnect_sse(self._http, "POST", "/chat/completions", json=body) as source:
             response = source.response
             if response.status_code >= 400:
@@ -96,11 +101,22 @@ class ModelClient:
             try:
                 async for event in source.aiter_sse():
                     if event.data == "[DONE]":
-                        return
+                        break
                     for piece in _pieces(json.loads(event.data)):
-                        yield piece
+                        finished = finished or piece.finish_reason is not None
+                        if piece.text and not seen_text:
+                            held += piece.text
+                            seen_text = bool(held.strip())
+                            piece = replace(piece, text=held if seen_text else "")
+                        if piece.text or piece.finish_reason or piece.usage:
+                            yield piece
             except (SSEError, ValueError) as exc:
                 raise ModelCallError(f"unreadable stream: {exc}") from exc
+        if not finished:
+            # A whole answer ends with a finish_reason. Without one the server cut the
+            # stream: it closed the connection early, or sent [DONE] after aborting the
+            # generation (llama-cpp-python does so when another request interrupts it).
+            raise ModelCallError("stream ended without a finish_reason: cut off by the server")
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -80,3 +80,42 @@ async def test_unreadable_stream_raises_instead_of_hanging(body: bytes, media_ty
         with pytest.raises(ModelCallError, match="unreadable"):
             await collect(client, GenerationOptions())
         await client.aclose()
+
+
+@pytest.mark.parametrize("sends_done", [False, True])
+async def test_stream_ended_without_a_finish_reason_raises(scripted, sends_done: bool) -> None:  # type: ignore[no-untyped-def]
+    # Closed early, or [DONE] after an aborted generation (llama-cpp-python interrupted).
+    model, client = scripted
+    model.reset(Script(tokens=["a", "b", "c"], cut_after_tokens=2, cut_sends_done=sends_done))
+    received: list[str] = []
+    with pytest.raises(ModelCallError, match="without a finish_reason"):
+        async for piece in client.stream("m", PROMPT, GenerationOptions()):
+            received.append(piece.text)
+    assert received == ["a", "b"]
+
+
+async def test_an_empty_answer_is_reported_as_finished_with_no_text(scripted) -> None:  # type: ignore[no-untyped-def]
+    model, client = scripted
+    model.reset(Script(tokens=[]))
+    pieces = await collect(client, GenerationOptions())
+    assert [p.text for p in pieces if p.text] == []
+    assert [p.finish_reason for p in pieces if p.finish_reason] == ["stop"]
+
+
+@pytest.mark.parametrize(
+    ("tokens", "texts"),
+    [
+        (["\n", " ", "Hi", " there", "\n"], ["\n Hi", " there", "\n"]),
+        (["\n", "  "], []),  # nothing visible: no text at all
+    ],
+)
+async def test_leading_whitespace_is_joined_to_the_first_visible_text(
+    scripted,  # type: ignore[no-untyped-def]
+    tokens: list[str],
+    texts: list[str],
+) -> None:
+    model, client = scripted
+    model.reset(Script(tokens=tokens))
+    pieces = await collect(client, GenerationOptions())
+    assert [p.text for p in pieces if p.text] == texts
+    assert [p.finish_reason for p in pieces if p.finish_reason] == ["stop"]
