@@ -1,11 +1,12 @@
 """One expert answer: stream the model's tokens (to moe.replies when the plan asks)
-and summarise the call as a TaskResult."""
+and summarise the call as a TaskResult. An empty or cut-off answer is a failure, and
+the category's next model (EXPERT_MODELS order) stands in while nothing was streamed."""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 import structlog
@@ -21,6 +22,29 @@ CONFIDENCE_LINE = re.compile(r"CONFIDENCE:\W*(high|medium|low)\b", re.IGNORECASE
 MERGE_OUTPUT_CHARS = 2400
 PublishChunk = Callable[[ReplyChunk], Awaitable[None]]
 log = structlog.get_logger()
+
+
+async def answer(
+    bindings: Sequence[ExpertBinding], task: TaskAssigned, publish: PublishChunk, worker_id: str
+) -> TaskResult:
+    """The first of the category's models that answers. A model that fails before any
+    of its tokens reached the client is replaced by the next (tokens already streamed
+    cannot be taken back); the result's usage counts every attempt."""
+    started, usage = time.time(), Usage()
+    for attempt, binding in enumerate(bindings, start=1):
+        result = await stream_answer(binding, task, publish, worker_id)
+        usage += result.usage
+        last = attempt == len(bindings) or result.streamed_chunks > 0
+        expired = task.deadline_at is not None and task.deadline_at < time.time()
+        if result.error is None or last or expired:
+            break
+        log.warning(
+            "expert_model_replaced",
+            request_id=task.request_id,
+            error=result.error,
+            next_model=bindings[attempt].model,
+        )
+    return result.model_copy(update={"usage": usage, "started_at": started})
 
 
 async def stream_answer(
@@ -54,6 +78,10 @@ async def stream_answer(
             parts.append(piece.text)
     except (ModelCallError, httpx.HTTPError) as exc:
         error = f"model {binding.model!r} failed: {type(exc).__name__}: {exc}"
+    if error is None and not parts:
+        # The client holds back leading whitespace, so no parts means nothing visible.
+        error = f"model {binding.model!r} answered nothing (finish_reason {finished!r})"
+    if error is not None:
         log.warning("expert_call_failed", request_id=task.request_id, error=error)
     output = "".join(parts)
     if not task.stream_reply:
@@ -64,7 +92,8 @@ async def stream_answer(
         worker_id=worker_id,
         output=output,
         error=error,
-        confidence=stated_confidence(output),
+        # A failed answer is worth little whatever it claims of itself.
+        confidence="low" if error else stated_confidence(output),
         model=binding.model,
         usage=usage or estimated_usage(prompt, len(parts)),
         finish_reason=finish_reason(finished),

@@ -11,7 +11,7 @@ from faststream.middlewares import AckPolicy
 from contracts import ReplyChunk, TaskAssigned, TaskResult, new_id
 from contracts.topics import REPLIES, RESULTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, Unconfirmed, make_broker, publish_event
-from services.experts.answer import stream_answer
+from services.experts.answer import answer
 from services.experts.models import ModelPool
 from services.experts.settings import ExpertSettings
 
@@ -48,7 +48,8 @@ def create_router(
         async def publish(chunk: ReplyChunk) -> None:
             await chunks.send(chunk, REPLIES)
 
-        result = await stream_answer(pool.bind(task.task.category), task, publish, worker_id)
+        candidates = pool.candidates(task.task.category)
+        result = await answer(candidates, task, publish, worker_id)
         undelivered = await chunks.confirm()
         if undelivered is not None and result.error is None:
             result = result.model_copy(update={"error": undelivered})

@@ -35,12 +35,17 @@ class ModelPool:
             self._clients[endpoint] = client
         return client
 
-    def bind(self, category: str) -> ExpertBinding:
+    def candidates(self, category: str) -> list[ExpertBinding]:
+        """Every model configured for the category (or, lacking one, for `general`), in
+        the order EXPERT_MODELS lists them: the first answers, the others stand in when
+        it fails."""
         models = self._settings.expert_models
         chosen = category if models.get(category) else "general"
-        candidates = models.get(chosen) or next(iter(models.values()))
-        ref = candidates[0]
-        return ExpertBinding(category=chosen, model=ref.model, client=self._client(ref.endpoint))
+        refs = models.get(chosen) or next(iter(models.values()))
+        return [
+            ExpertBinding(category=chosen, model=ref.model, client=self._client(ref.endpoint))
+            for ref in refs
+        ]
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -45,11 +45,13 @@ def task(stream_reply: bool = True, **fields: object) -> dict[str, object]:
     return assigned.model_dump(mode="json")
 
 
-async def run_task(url: str, body: dict[str, object], replies: int = 0):  # type: ignore[no-untyped-def]
+async def run_task(  # type: ignore[no-untyped-def]
+    url: str, body: dict[str, object], replies: int = 0, settings: ExpertSettings | None = None
+):
     from tests.unit.conftest import capture
 
     broker = make_broker("unused:9092", "experts")
-    create_app(settings_for(url), broker)
+    create_app(settings or settings_for(url), broker)
     seen = capture(broker, [REPLIES, RESULTS])
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(body, task_topic("expert"))
@@ -119,3 +121,95 @@ async def test_expired_task_is_not_sent_to_the_model(model) -> None:  # type: ig
     result, _ = await run_task(url, task(deadline_at=time.time() - 1))
     assert result.error is not None and "deadline" in result.error
     assert scripted.calls == []
+
+
+@pytest.mark.parametrize("stream_reply", [True, False])
+@pytest.mark.parametrize("tokens", [[], ["\n", "  "]])
+async def test_an_empty_answer_is_a_failed_result_with_low_confidence(  # type: ignore[no-untyped-def]
+    model, stream_reply: bool, tokens: list[str]
+) -> None:
+    scripted, url = model
+    scripted.reset(Script(tokens=tokens))
+    result, chunks = await run_task(url, task(stream_reply=stream_reply))
+    assert chunks == [] and result.streamed_chunks == 0
+    assert result.error is not None and "'scripted-general' answered nothing" in result.error
+    assert result.confidence == "low" and result.output.strip() == ""
+
+
+@pytest.mark.parametrize("sends_done", [False, True])
+async def test_an_answer_cut_by_the_server_is_a_failed_result(model, sends_done: bool) -> None:  # type: ignore[no-untyped-def]
+    scripted, url = model
+    scripted.reset(Script(cut_after_tokens=2, cut_sends_done=sends_done))
+    result, chunks = await run_task(url, task())
+    assert [c.delta for c in chunks] == ["Hello", " from"] and result.streamed_chunks == 2
+    assert result.error is not None and "without a finish_reason" in result.error
+    assert "scripted-general" in result.error and result.confidence == "low"
+
+
+@pytest.fixture
+async def stand_in() -> AsyncIterator[tuple[ScriptedModel, ScriptedModel, ExpertSettings]]:
+    """Two models for `general` on two servers, in EXPERT_MODELS order."""
+    first, second = ScriptedModel(), ScriptedModel()
+    second.reset(Script(tokens=["Stand", "-in", "."], prompt_tokens=5))
+    async with serve(create_scripted_app(first)) as a, serve(create_scripted_app(second)) as b:
+        settings = ExpertSettings(
+            inference_servers=[
+                InferenceServer(name="a", url=f"{a}/v1", timeout=5),
+                InferenceServer(name="b", url=f"{b}/v1", timeout=5),
+            ],
+            expert_models={
+                "general": [
+                    ExpertModel(model="first", endpoint="a"),
+                    ExpertModel(model="second", endpoint="b"),
+                ]
+            },
+        )
+        yield first, second, settings
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [Script(tokens=[]), Script(fail_status=503), Script(cut_after_tokens=0)],
+    ids=["empty", "refused", "cut-before-any-token"],
+)
+async def test_the_categorys_next_model_stands_in_for_one_that_gave_nothing(  # type: ignore[no-untyped-def]
+    stand_in, failure: Script
+) -> None:
+    first, second, settings = stand_in
+    first.reset(failure)
+    result, chunks = await run_task("unused", task(), settings=settings)
+    assert [c.delta for c in chunks] == ["Stand", "-in", "."]
+    assert [c.seq for c in chunks] == [0, 1, 2]
+    assert result.error is None and result.model == "second" and result.output == "Stand-in."
+    assert len(first.calls) == 1 and len(second.calls) == 1
+    # Every attempt's usage is counted: the stand-in's reported 5 prompt tokens, and the
+    # first model's (reported or estimated).
+    assert result.usage.prompt_tokens > 5 and result.usage.completion_tokens == 3
+
+
+async def test_unstreamed_task_cut_mid_answer_is_answered_by_the_next_model(stand_in) -> None:  # type: ignore[no-untyped-def]
+    first, second, settings = stand_in
+    first.reset(Script(cut_after_tokens=2))
+    result, chunks = await run_task("unused", task(stream_reply=False), settings=settings)
+    assert chunks == []
+    assert result.error is None and result.output == "Stand-in." and result.model == "second"
+    assert len(first.calls) == 1 and len(second.calls) == 1
+
+
+async def test_no_stand_in_once_tokens_reached_the_client(stand_in) -> None:  # type: ignore[no-untyped-def]
+    first, second, settings = stand_in
+    first.reset(Script(cut_after_tokens=2))
+    result, chunks = await run_task("unused", task(), settings=settings)
+    assert [c.delta for c in chunks] == ["Hello", " from"] and result.streamed_chunks == 2
+    assert result.error is not None and result.model == "first"
+    assert second.calls == []
+
+
+async def test_when_every_model_gives_nothing_the_last_failure_is_reported(stand_in) -> None:  # type: ignore[no-untyped-def]
+    first, second, settings = stand_in
+    first.reset(Script(tokens=[]))
+    second.reset(Script(tokens=[]))
+    result, chunks = await run_task("unused", task(), settings=settings)
+    assert chunks == [] and result.error is not None and "'second' answered nothing" in result.error
+    assert result.confidence == "low"
+    assert len(first.calls) == 1 and len(second.calls) == 1
