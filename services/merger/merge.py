@@ -49,15 +49,25 @@ def failure(plan: PlanCreated, seq: int, message: str) -> ReplyError:
     )
 
 
+def failed(result: TaskResult) -> str | None:
+    """Why a result is no answer: its error, or an empty output (never a success)."""
+    if result.error:
+        return result.error
+    if not result.output.strip():
+        source = result.model or result.worker_id or f"task {result.task_id}"
+        return f"{source!r} answered nothing"
+    return None
+
+
 def _failure(plan: PlanCreated, results: list[TaskResult], seq: int) -> Outcome:
-    reasons = "; ".join(r.error or "" for r in results if r.error)
+    reasons = "; ".join(reason for r in results if (reason := failed(r)))
     return Outcome([failure(plan, seq, f"No answer could be produced: {reasons}")], None)
 
 
 def sources(plan: PlanCreated, results: list[TaskResult]) -> list[TaskResult]:
     """The usable results, highest source priority first (stable within a priority)."""
     workers = {t.id: t.worker for t in plan.tasks}
-    ok = [r for r in results if not r.error and r.output]
+    ok = [r for r in results if failed(r) is None]
     return sorted(ok, key=lambda r: PRIORITY.get(r.category, PRIORITY.get(workers[r.task_id], 9)))
 
 
@@ -85,8 +95,9 @@ def closing(
     usage: Usage,
 ) -> tuple[ReplyDone, AnswerCommitted]:
     """The reply's end (after `seq` chunks) and the committed answer."""
-    # Only a whole answer is worth serving again: none cut short, none missing a part.
-    cacheable = finish == "stop" and not any(r.error for r in results)
+    # Only a whole answer is worth serving again: none cut short, none missing a part,
+    # none empty.
+    cacheable = finish == "stop" and bool(text.strip()) and not any(map(failed, results))
     done = ReplyDone(
         request_id=plan.request_id, tenant=plan.tenant, seq=seq, finish_reason=finish, usage=usage
     )
@@ -106,9 +117,11 @@ def closing(
 def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
     streamed = next((r for r in results if r.task_id == plan.streaming_task_id), None)
     seq = streamed.streamed_chunks if streamed else 0
-    if streamed is not None and streamed.error:
+    # A streamed expert that failed or said nothing leaves the client nothing to keep:
+    # the stream ends with ReplyError (after whatever it sent), never an empty ReplyDone.
+    if streamed is not None and failed(streamed):
         return _failure(plan, results, seq)
-    if all(r.error for r in results):
+    if not sources(plan, results):
         return _failure(plan, results, seq)
 
     replies: list[ReplyEvent] = []

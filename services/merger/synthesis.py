@@ -1,8 +1,10 @@
 """Judge synthesis: the judge model writes one answer from a plan's results, and its
 tokens stream to moe.replies as it produces them (one ReplyChunk per model delta).
 
-Failure before the first token falls back to the concatenation (the client still gets
-every source); once tokens are out, a failure can only end the stream with ReplyError."""
+Failure before the first token, an empty answer included, falls back to the
+concatenation (the client still gets every source, but it is not cached: the judge is
+asked again next time); once tokens are out, a failure can only end the stream with
+ReplyError."""
 
 from __future__ import annotations
 
@@ -89,16 +91,16 @@ async def synthesize(
     """Stream the judge's answer to moe.replies, then ReplyDone and AnswerCommitted."""
     if plan.deadline_at is not None and plan.deadline_at <= time.time():
         log.warning("judge_skipped", request_id=plan.request_id, reason="deadline passed")
-        await publish_outcome(broker, merge(plan, results))
+        await publish_outcome(broker, merge(_uncached(plan), results))
         return
     prompt = judge_messages(plan, results)
     chunks = Unconfirmed(broker)
     judged = await _judge(judge, plan, prompt, chunks)
     undelivered = await chunks.confirm()
     if not judged.parts:
-        reason = judged.error or "the judge answered nothing"
+        reason = judged.error or f"judge model {judge.model!r} answered nothing"
         log.warning("judge_fallback_to_concatenation", request_id=plan.request_id, error=reason)
-        await publish_outcome(broker, merge(plan, results))
+        await publish_outcome(broker, merge(_uncached(plan), results))
         return
     error = judged.error or undelivered
     if error is not None:
@@ -109,6 +111,12 @@ async def synthesize(
     text = "".join(judged.parts)
     done, answer = closing(plan, results, text, judged.finish, len(judged.parts), usage)
     await publish_outcome(broker, Outcome([done], answer))
+
+
+def _uncached(plan: PlanCreated) -> PlanCreated:
+    """The plan without its cache key: an answer the judge did not write is a stand-in,
+    not one to serve again."""
+    return plan.model_copy(update={"cache_key": None})
 
 
 def _cut_short(plan: PlanCreated, seq: int, error: str) -> ReplyError:

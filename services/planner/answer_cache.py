@@ -58,6 +58,8 @@ class AnswerCache:
     def remember(self, committed: AnswerCommitted) -> None:
         if committed.cache_key is None or committed.response_id in self._flagged:
             return
+        if not committed.answer.strip():
+            return  # an empty answer is a failure; one committed by an older merger too
         stored_at = committed.created_at.timestamp()
         if time.time() - stored_at > self.ttl_s:
             return  # replayed from long ago: already expired

@@ -154,3 +154,12 @@ async def test_cache_can_be_turned_off() -> None:
         [plan] = await seen.wait_for(PLANS)
         await seen.wait_for(task_topic("expert"))
     assert plan.cache_key is None
+
+
+def test_an_empty_answer_is_never_cached() -> None:
+    # Defence in depth: the merger puts no cache key on an empty answer, and an entry
+    # committed by an older merger must not be served either.
+    cache = AnswerCache(max_entries=10, ttl_s=60)
+    cache.remember(committed("k1", answer=""))
+    cache.remember(committed("k2", response_id="chatcmpl-2", answer=" \n"))
+    assert cache.lookup("k1") is None and cache.lookup("k2") is None and len(cache) == 0

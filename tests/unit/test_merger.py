@@ -1,3 +1,4 @@
+import pytest
 from faststream.kafka import TestKafkaBroker
 
 from contracts import (
@@ -163,3 +164,63 @@ async def test_without_research_a_low_confidence_answer_is_final() -> None:
         [done] = await seen.wait_for(REPLIES)
     assert isinstance(done, ReplyDone) and done.seq == 1
     assert seen.events[task_topic("research")] == []
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"output": "", "model": "m-1"}, {"output": " \n", "model": "m-1"}],
+    ids=["empty", "whitespace"],
+)
+async def test_a_streamed_expert_that_said_nothing_ends_with_an_error_not_done(
+    fields: dict[str, object],
+) -> None:
+    broker, seen = merger_broker()
+    async with TestKafkaBroker(broker) as test_broker:
+        spec = TaskSpec(id="t1", task="q?")
+        await test_broker.publish(plan("r9", spec, streaming="t1").model_dump(mode="json"), PLANS)
+        silent = result("r9", "t1", finish_reason="stop", **fields)
+        await test_broker.publish(silent.model_dump(mode="json"), RESULTS)
+        [error] = await seen.wait_for(REPLIES)
+    assert isinstance(error, ReplyError)
+    assert error.seq == 0 and error.status == 502 and "'m-1' answered nothing" in error.message
+    assert seen.events[ANSWERS] == []  # nothing committed, so nothing to cache
+
+
+async def test_a_failed_streamed_expert_with_no_tokens_is_an_error_from_the_start() -> None:
+    broker, seen = merger_broker()
+    async with TestKafkaBroker(broker) as test_broker:
+        spec = TaskSpec(id="t1", task="q?")
+        await test_broker.publish(plan("r10", spec, streaming="t1").model_dump(mode="json"), PLANS)
+        failed = result("r10", "t1", error="model 'm-1' answered nothing", confidence="low")
+        await test_broker.publish(failed.model_dump(mode="json"), RESULTS)
+        [error] = await seen.wait_for(REPLIES)
+    assert isinstance(error, ReplyError) and error.seq == 0 and "m-1" in error.message
+    assert seen.events[ANSWERS] == []
+
+
+async def test_an_unstreamed_plan_with_only_empty_results_is_an_error() -> None:
+    broker, seen = merger_broker(synthesis=False)
+    tasks = (TaskSpec(id="a", task="x"), TaskSpec(id="b", task="y"))
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(plan("r11", *tasks).model_dump(mode="json"), PLANS)
+        await test_broker.publish(result("r11", "a", output="").model_dump(mode="json"), RESULTS)
+        empty = result("r11", "b", output="\n", model="m-2")
+        await test_broker.publish(empty.model_dump(mode="json"), RESULTS)
+        [error] = await seen.wait_for(REPLIES)
+    assert isinstance(error, ReplyError) and error.status == 502
+    assert "'m-2' answered nothing" in error.message and "task a" in error.message
+    assert seen.events[ANSWERS] == []
+
+
+async def test_an_answer_missing_an_empty_part_is_sent_but_not_cached() -> None:
+    broker, seen = merger_broker(synthesis=False)
+    tasks = (TaskSpec(id="a", task="x"), TaskSpec(id="b", task="y"))
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(plan("r12", *tasks).model_dump(mode="json"), PLANS)
+        await test_broker.publish(result("r12", "a", output="").model_dump(mode="json"), RESULTS)
+        await test_broker.publish(result("r12", "b", output="yes").model_dump(mode="json"), RESULTS)
+        chunk, done = await seen.wait_for(REPLIES, 2)
+        [answer] = await seen.wait_for(ANSWERS)
+    assert isinstance(chunk, ReplyChunk) and chunk.delta == "yes"
+    assert isinstance(done, ReplyDone)
+    assert isinstance(answer, AnswerCommitted) and answer.cache_key is None

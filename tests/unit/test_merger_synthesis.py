@@ -164,7 +164,8 @@ async def test_judge_down_before_its_first_token_falls_back_to_concatenation() -
     assert chunk.delta == "42\n\nSix sevens are 42.\n\n[1] Multiplication — http://m"
     assert isinstance(done, ReplyDone) and done.seq == 1
     assert done.usage == Usage(prompt_tokens=10, completion_tokens=5)
-    assert answer.answer == chunk.delta and answer.cache_key == "key-r3"
+    # A stand-in for the judge's answer is sent, not cached: the next ask gets the judge.
+    assert answer.answer == chunk.delta and answer.cache_key is None
 
 
 async def test_judge_failing_mid_stream_ends_the_stream_with_an_error(judge) -> None:  # type: ignore[no-untyped-def]
@@ -178,6 +179,44 @@ async def test_judge_failing_mid_stream_ends_the_stream_with_an_error(judge) -> 
     assert isinstance(error, ReplyError) and error.seq == 2 and error.status == 502
     assert "scripted-judge" in error.message
     assert seen.events[ANSWERS] == []  # a cut-short answer is never committed
+
+
+@pytest.mark.parametrize(
+    "script",
+    [Script(tokens=[]), Script(tokens=["\n", " "]), Script(cut_after_tokens=0)],
+    ids=["empty", "whitespace", "cut-before-any-token"],
+)
+async def test_a_judge_that_answers_nothing_falls_back_to_concatenation_uncached(  # type: ignore[no-untyped-def]
+    judge, script: Script
+) -> None:
+    scripted, url = judge
+    scripted.reset(script)
+    broker, seen = merger(judged_by(url))
+    async with TestKafkaBroker(broker) as test_broker:  # type: ignore[arg-type]
+        await publish(test_broker, three_sources("r10"))
+        chunk, done = await seen.wait_for(REPLIES, 2)
+        [answer] = await seen.wait_for(ANSWERS)
+    assert len(scripted.calls) == 1
+    assert isinstance(chunk, ReplyChunk) and chunk.seq == 0
+    assert chunk.delta == "42\n\nSix sevens are 42.\n\n[1] Multiplication — http://m"
+    assert isinstance(done, ReplyDone) and done.seq == 1
+    assert answer.answer == chunk.delta and answer.cache_key is None
+
+
+@pytest.mark.parametrize("sends_done", [False, True])
+async def test_a_judge_cut_mid_answer_ends_the_stream_with_an_error(  # type: ignore[no-untyped-def]
+    judge, sends_done: bool
+) -> None:
+    scripted, url = judge
+    scripted.reset(Script(tokens=TOKENS, cut_after_tokens=2, cut_sends_done=sends_done))
+    broker, seen = merger(judged_by(url))
+    async with TestKafkaBroker(broker) as test_broker:  # type: ignore[arg-type]
+        await publish(test_broker, three_sources("r11"))
+        first, second, error = await seen.wait_for(REPLIES, 3)
+    assert [first.delta, second.delta] == TOKENS[:2]  # type: ignore[union-attr]
+    assert isinstance(error, ReplyError) and error.seq == 2 and error.status == 502
+    assert "scripted-judge" in error.message and "finish_reason" in error.message
+    assert seen.events[ANSWERS] == []
 
 
 async def test_past_its_deadline_a_plan_is_concatenated_without_the_judge(judge) -> None:  # type: ignore[no-untyped-def]
