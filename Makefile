@@ -3,7 +3,7 @@ PY := .venv/bin/python
 STAMP := .venv/.setup-done
 
 .DEFAULT_GOAL := help
-.PHONY: help setup litellm run test test-unit lint bench
+.PHONY: help setup litellm run test test-unit lint bench soak
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test-unit: setup ## only the fast in-memory tests
 
 bench: setup litellm ## benchmark vs the model direct and LiteLLM; table, results JSON, chart
 	$(PY) -m bench
+
+soak: setup ## drive the running stack for MINUTES (10); per-minute errors, latency, RSS, CPU
+	$(PY) -m bench.soak --minutes $(or $(MINUTES),10)
 
 lint: setup ## ruff and mypy (strict)
 	$(PY) -m ruff check .

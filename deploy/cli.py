@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from bench.cli import bench_command
+from bench.soak import soak_command
 from contracts.inference import ExpertModel, InferenceServer
 from contracts.topics import DEFAULT_REQUEST_PARTITIONS, DEFAULT_RETENTION_HOURS
 from deploy.local.config import ExpertModelsAdapter, ServersAdapter, StackConfig
@@ -22,6 +23,7 @@ from deploy.local.stack import LocalStack, LogObserver
 
 app = typer.Typer(help="Sovereign MoE over Kafka.", no_args_is_help=True, add_completion=False)
 app.command(name="bench")(bench_command)
+app.command(name="soak")(soak_command)
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
