@@ -218,13 +218,28 @@ async def create_topics(
             await admin.alter_configs(
                 [ConfigResource(ConfigResourceType.TOPIC, name, configs[name]) for name in kept]
             )
-        described = await admin.describe_topics(list(partitions))
+        wrong = await _wrong_partition_counts(admin, partitions)
     finally:
         await admin.close()
-    actual = {topic["topic"]: len(topic["partitions"]) for topic in described}
-    wrong = {name: actual.get(name) for name, n in partitions.items() if actual.get(name) != n}
     if wrong:
         raise TopicSetupError(
             f"topics with unexpected partition counts (expected {dict(partitions)}): {wrong}"
         )
     log.debug("topics ready", bootstrap=bootstrap, created=[t.name for t in missing])
+
+
+async def _wrong_partition_counts(
+    admin: AIOKafkaAdminClient, partitions: Mapping[str, int], settle_s: float = 10.0
+) -> dict[str, int | None]:
+    """Topics whose partition count differs from the expected one. A topic just created
+    has its partitions in the metadata only once their leaders are elected: ask again
+    until every count is right or `settle_s` has passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settle_s
+    while True:
+        described = await admin.describe_topics(list(partitions))
+        actual = {topic["topic"]: len(topic["partitions"]) for topic in described}
+        wrong = {name: actual.get(name) for name, n in partitions.items() if actual.get(name) != n}
+        if not wrong or loop.time() > deadline:
+            return wrong
+        await asyncio.sleep(0.1)

@@ -9,8 +9,10 @@ import time
 from typing import Annotated
 
 import structlog
-from faststream import FastStream
+from aiokafka.structs import ConsumerRecord
+from faststream import Context, FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import Field
 
@@ -18,6 +20,7 @@ from contracts import AnswerCommitted, FeedbackGiven, RequestReceived
 from contracts.topics import ANSWERS, FEEDBACK, PLANS, REQUESTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.planner.answer_cache import AnswerCache, cache_key
+from services.planner.cache_rebuild import CacheRebuild
 from services.planner.cache_hit import answer_from_cache
 from services.planner.plan import plan_request
 from services.planner.settings import PlannerSettings
@@ -28,7 +31,7 @@ CacheInput = Annotated[AnswerCommitted | FeedbackGiven, Field(discriminator="kin
 
 
 def create_router(
-    settings: PlannerSettings, broker: KafkaBroker, catalog: ToolCatalog
+    settings: PlannerSettings, broker: KafkaBroker, catalog: ToolCatalog, rebuild: CacheRebuild
 ) -> KafkaRouter:
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
@@ -53,6 +56,8 @@ def create_router(
             log.info("request_expired", request_id=request.request_id)
             return  # its client has had its 504 already; nobody waits for an answer
         key = cache_key(request) if settings.cache_enabled else None
+        if key is not None:
+            await rebuild.wait()  # right after a restart: until the view has caught up
         hit = cache.lookup(key) if key is not None else None
         if hit is not None:
             await answer_from_cache(broker, request, hit)
@@ -74,11 +79,16 @@ def create_router(
             ack_policy=AckPolicy.ACK_FIRST,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
-        async def on_answer_or_feedback(event: CacheInput) -> None:
+        async def on_answer_or_feedback(
+            event: CacheInput, message: KafkaMessage = Context()
+        ) -> None:
             if isinstance(event, AnswerCommitted):
                 cache.remember(event)
             else:
                 cache.apply(event)
+            record = message.raw_message
+            if isinstance(record, ConsumerRecord):  # not a batch: this subscriber's kind
+                rebuild.seen(record.topic, record.partition, record.offset)
 
     return router
 
@@ -88,8 +98,11 @@ def create_app(
 ) -> FastStream:
     broker = broker or make_broker(settings.kafka_url, "planner")
     catalog = catalog or ToolCatalog(settings.tools_url)
-    broker.include_router(create_router(settings, broker, catalog))
+    rebuild = CacheRebuild(settings.kafka_url, [ANSWERS, FEEDBACK], settings.cache_rebuild_wait_s)
+    broker.include_router(create_router(settings, broker, catalog, rebuild))
     app = FastStream(broker)
     app.on_startup(catalog.start)
+    if settings.cache_enabled:
+        app.on_startup(rebuild.start)  # before the subscribers read: the ends as of now
     app.after_shutdown(catalog.stop)
     return app

@@ -25,3 +25,8 @@ class PlannerSettings(BaseSettings):
     cache_ttl_s: float = Field(
         default=24 * 3600.0, gt=0, description="How long an answer may be served again."
     )
+    cache_rebuild_wait_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="After a start, how long requests wait for the cache view to catch up.",
+    )
