@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from typing import Any, Final
 
 import structlog
@@ -41,6 +42,26 @@ FETCH_MAX_WAIT_MS: Final = _fetch_max_wait_ms()
 
 log = structlog.get_logger()
 
+PUBLISH_TIMEOUT_S: Final = 5.0
+"""The longest a publish waits for the broker, to take the event or to acknowledge it.
+Past it the publish fails with NotDelivered naming the topic, instead of holding its
+handler for the producer's own request timeout (40 s) or, while the broker is
+unreachable, for as long as that lasts."""
+
+SLOW_PUBLISH_S: Final = 1.0
+"""A publish that took longer than this is logged as a stall (topic, request, seconds)."""
+
+
+def _stalled(topic: str, request_id: str, waited_s: float) -> NotDelivered:
+    log.warning("publish_stalled", topic=topic, request_id=request_id, waited_s=waited_s)
+    return NotDelivered(f"{topic}: not acknowledged by the broker within {waited_s:g} s")
+
+
+def _note_if_slow(topic: str, request_id: str, started: float) -> None:
+    waited = time.monotonic() - started
+    if waited > SLOW_PUBLISH_S:
+        log.warning("publish_slow", topic=topic, request_id=request_id, waited_s=round(waited, 2))
+
 
 def kafka_url_setting(env_prefix: str) -> Any:
     """The settings field of a service's broker address: its own `<PREFIX>KAFKA_URL`,
@@ -56,15 +77,23 @@ def event_headers() -> dict[str, str]:
     return {VERSION_HEADER: CONTRACT_VERSION}
 
 
-async def publish_event(broker: KafkaBroker, event: Event, topic: str) -> None:
+async def publish_event(
+    broker: KafkaBroker, event: Event, topic: str, timeout_s: float = PUBLISH_TIMEOUT_S
+) -> None:
     """Publish keyed by request_id, so every event of a request stays in one partition,
-    and wait for the broker's acknowledgement."""
-    await broker.publish(
-        event.model_dump(mode="json"),
-        topic,
-        key=event.request_id.encode(),
-        headers=event_headers(),
-    )
+    and wait for the broker's acknowledgement: at most `timeout_s`, then NotDelivered."""
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(timeout_s):
+            await broker.publish(
+                event.model_dump(mode="json"),
+                topic,
+                key=event.request_id.encode(),
+                headers=event_headers(),
+            )
+    except TimeoutError as exc:
+        raise _stalled(topic, event.request_id, timeout_s) from exc
+    _note_if_slow(topic, event.request_id, started)
 
 
 async def send_event(
@@ -72,18 +101,23 @@ async def send_event(
 ) -> asyncio.Future[RecordMetadata]:
     """Publish without waiting for the acknowledgement (await the returned future for it).
     The producer keeps the order of one partition's events, so a stream of chunks can be
-    sent back to back and confirmed once, before whatever must come after them."""
-    return await broker.publish(
-        event.model_dump(mode="json"),
-        topic,
-        key=event.request_id.encode(),
-        headers=event_headers(),
-        no_confirm=True,
-    )
+    sent back to back and confirmed once, before whatever must come after them. Handing
+    the event to the producer waits for the topic's metadata: bounded like a publish."""
+    try:
+        async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+            return await broker.publish(
+                event.model_dump(mode="json"),
+                topic,
+                key=event.request_id.encode(),
+                headers=event_headers(),
+                no_confirm=True,
+            )
+    except TimeoutError as exc:
+        raise _stalled(topic, event.request_id, PUBLISH_TIMEOUT_S) from exc
 
 
 class NotDelivered(Exception):
-    """The broker did not acknowledge events that were sent unconfirmed."""
+    """The broker did not take or acknowledge an event in time, or refused it."""
 
 
 class Unconfirmed:
@@ -104,9 +138,15 @@ class Unconfirmed:
             self._pending.append(sent)
 
     async def confirm(self) -> str | None:
-        """None when every event reached the broker, else why some did not."""
-        outcomes = await asyncio.gather(*self._pending, return_exceptions=True)
-        self._pending.clear()
+        """None when every event reached the broker, else why some did not; waits at
+        most PUBLISH_TIMEOUT_S for the acknowledgements."""
+        pending, self._pending = self._pending, []
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                outcomes = await asyncio.gather(*pending, return_exceptions=True)
+        except TimeoutError:
+            log.warning("publish_stalled", events=len(pending), waited_s=PUBLISH_TIMEOUT_S)
+            return f"{len(pending)} event(s) not acknowledged within {PUBLISH_TIMEOUT_S:g} s"
         failed = [o for o in outcomes if isinstance(o, BaseException)]
         if not failed:
             return None

@@ -3,8 +3,8 @@ from typing import Any
 
 import pytest
 
-from contracts import ReplyChunk
-from contracts.wire import NotDelivered, Unconfirmed
+from contracts import ReplyChunk, wire
+from contracts.wire import NotDelivered, Unconfirmed, publish_event
 
 
 class FlakyBroker:
@@ -41,3 +41,29 @@ async def test_confirmed_raises_when_an_event_was_not_delivered() -> None:
         await sent.send(ReplyChunk(request_id="r", seq=seq, delta="x"), "moe.replies")
     with pytest.raises(NotDelivered, match="broker gone"):
         await sent.confirmed()
+
+
+class SilentBroker:
+    """Takes every event and never acknowledges one, as a broker that went away does."""
+
+    async def publish(self, body: dict[str, Any], topic: str, **options: Any) -> Any:
+        if options.get("no_confirm"):
+            return asyncio.get_running_loop().create_future()
+        await asyncio.Event().wait()
+
+
+async def test_a_publish_never_acknowledged_fails_in_time_naming_the_topic() -> None:
+    chunk = ReplyChunk(request_id="r", seq=0, delta="x")
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(NotDelivered, match=r"^moe\.replies: not acknowledged .* within 0\.1 s$"):
+        await publish_event(SilentBroker(), chunk, "moe.replies", timeout_s=0.1)  # type: ignore[arg-type]
+    assert asyncio.get_running_loop().time() - started < 1.0
+
+
+async def test_sends_never_acknowledged_are_reported_after_the_publish_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(wire, "PUBLISH_TIMEOUT_S", 0.1)
+    sent = Unconfirmed(SilentBroker())  # type: ignore[arg-type]
+    await sent.send(ReplyChunk(request_id="r", seq=0, delta="x"), "moe.replies")
+    assert await sent.confirm() == "1 event(s) not acknowledged within 0.1 s"
