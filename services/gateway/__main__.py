@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from contracts.lifecycle import STOP_GRACE_S
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 
@@ -16,6 +17,9 @@ def main() -> None:
         port=settings.port,
         log_level="warning",
         loop="uvloop",
+        # Open streams get this long to finish after Ctrl-C or SIGTERM; the broker's stop
+        # in the lifespan is bounded by the same grace (contracts.lifecycle).
+        timeout_graceful_shutdown=int(STOP_GRACE_S),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvloop
 
+from contracts.lifecycle import run_until_signalled
 from services.planner.app import create_app
 from services.planner.settings import PlannerSettings
 
@@ -11,7 +12,8 @@ from services.planner.settings import PlannerSettings
 def main() -> None:
     # uvloop: C event loop and transports; asyncio's Python socket transport alone was
     # 8-14 % of these services' busy samples under load.
-    uvloop.run(create_app(PlannerSettings()).run())
+    # Stops within contracts.lifecycle.STOP_GRACE_S of Ctrl-C or SIGTERM, broker or not.
+    uvloop.run(run_until_signalled(create_app(PlannerSettings()), "planner"))
 
 
 if __name__ == "__main__":

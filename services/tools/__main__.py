@@ -9,6 +9,7 @@ from __future__ import annotations
 def main() -> None:
     import uvicorn
 
+    from contracts.lifecycle import STOP_GRACE_S
     from services.tools.app import create_app
     from services.tools.settings import ToolsSettings
 
@@ -19,6 +20,9 @@ def main() -> None:
         port=settings.port,
         log_level="info",
         loop="uvloop",
+        # Open connections get this long after Ctrl-C or SIGTERM; the broker's stop in the
+        # lifespan is bounded by the same grace (contracts.lifecycle).
+        timeout_graceful_shutdown=int(STOP_GRACE_S),
     )
 
 

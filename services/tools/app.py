@@ -14,6 +14,7 @@ from faststream.kafka import KafkaBroker
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.routing import Route
 
+from contracts.lifecycle import bounded
 from services.tools.handlers import build_broker
 from services.tools.heartbeat import heartbeat_loop
 from services.tools.http_api import build_http_router
@@ -36,7 +37,9 @@ async def _start_kafka(
     stack: contextlib.AsyncExitStack, broker: KafkaBroker, settings: ToolsSettings
 ) -> asyncio.Task[None]:
     await broker.start()
-    stack.push_async_callback(broker.stop)
+    # Bounded: a producer stopping while the broker is unreachable would wait out its
+    # request timeout trying to flush.
+    stack.push_async_callback(bounded, broker.stop, "tools broker stop")
     beat = asyncio.create_task(heartbeat_loop(broker, settings), name="tools-heartbeat")
     stack.push_async_callback(_cancel, beat)
     return beat

@@ -1,0 +1,82 @@
+"""Running a service process: Ctrl-C or SIGTERM stops it within a few seconds, whatever
+state its broker is in.
+
+FastStream's `app.run()` waits for its broker to stop however long that takes, and an
+aiokafka producer that stops while the broker is unreachable waits out its request
+timeout (40 s) trying to flush. So the services run the same start and stop steps here,
+with the stop bounded and a start that is still connecting abandoned."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+import structlog
+from faststream import FastStream
+
+log = structlog.get_logger()
+
+STOP_GRACE_S: Final = 3.0
+"""How long a stop may take: in-flight work finishing, offsets committed, the producer
+flushed. Past it the process exits anyway; what was not flushed is redelivered or lost
+as the service's acknowledgement policy says."""
+
+SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
+READY_MESSAGE: Final = "FastStream app started successfully"
+"""Logged once the app's subscribers have started: the local stack waits for this line
+(deploy.local.services.FASTSTREAM_READY), as it did when `app.run()` logged it."""
+
+
+async def bounded(
+    step: Callable[[], Awaitable[None]], what: str, grace_s: float = STOP_GRACE_S
+) -> bool:
+    """Run a stop step for at most `grace_s`; True if it finished, else log and give up."""
+    try:
+        async with asyncio.timeout(grace_s):
+            await step()
+    except TimeoutError:
+        log.warning("stop_stalled", step=what, waited_s=grace_s)
+        return False
+    return True
+
+
+async def run_until_signalled(app: FastStream, service: str, grace_s: float = STOP_GRACE_S) -> None:
+    """Start `app`, serve until SIGINT or SIGTERM, then stop it within `grace_s`.
+
+    A start that fails raises (the process exits with the error; a supervisor restarts
+    it). A signal that arrives while the broker is still being reached abandons the start."""
+    loop = asyncio.get_running_loop()
+    signalled = asyncio.Event()
+    for sig in SIGNALS:
+        loop.add_signal_handler(sig, signalled.set)
+    try:
+        await _serve(app, service, signalled, grace_s)
+    finally:
+        for sig in SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+async def _serve(app: FastStream, service: str, signalled: asyncio.Event, grace_s: float) -> None:
+    starting = asyncio.create_task(app.start(), name=f"{service}-start")
+    waiting = asyncio.create_task(signalled.wait(), name=f"{service}-signal")
+    await asyncio.wait({starting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if starting.done():
+        waiting.cancel()
+        starting.result()  # a failed start raises here
+        _log(app, READY_MESSAGE)
+        await signalled.wait()
+    else:
+        starting.cancel()
+        await asyncio.wait({starting}, timeout=grace_s)
+    _log(app, "FastStream app shutting down...")
+    if await bounded(app.stop, f"{service} stop", grace_s):
+        _log(app, "FastStream app shut down gracefully.")
+
+
+def _log(app: FastStream, message: str) -> None:
+    if app.logger is not None:
+        app.logger.log(logging.INFO, message)
