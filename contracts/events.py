@@ -229,6 +229,24 @@ class WorkerHeartbeat(Event):
     topics: list[str] = []
 
 
+class CanaryPing(Event):
+    """A health probe sent to one stage's input topic (contracts.canary). The stage
+    answers at once with a CanaryPong on moe.replies: no model call, no cache lookup,
+    no plan, nothing a client can ever receive."""
+
+    kind: Literal["canary.ping"] = "canary.ping"
+    stage: str = Field(min_length=1, description="The stage asked to answer.")
+
+
+class CanaryPong(Event):
+    """A stage's answer to a CanaryPing, keyed and correlated by the ping's request_id."""
+
+    kind: Literal["canary.pong"] = "canary.pong"
+    stage: str
+    service: str = Field(description="The service that answered.")
+    worker_id: str = ""
+
+
 class DeadLetter(Event):
     kind: Literal["dead.letter"] = "dead.letter"
     original_topic: str
@@ -251,10 +269,14 @@ AnyEvent = Annotated[
     | AnswerCommitted
     | FeedbackGiven
     | WorkerHeartbeat
+    | CanaryPing
+    | CanaryPong
     | DeadLetter,
     Field(discriminator="kind"),
 ]
 EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
-MergerInput = Annotated[PlanCreated | TaskResult, Field(discriminator="kind")]
+# What each stage's input topics carry: its work, and the gateway's health canaries.
+MergerInput = Annotated[PlanCreated | TaskResult | CanaryPing, Field(discriminator="kind")]
+TaskInput = Annotated[TaskAssigned | CanaryPing, Field(discriminator="kind")]
 ReplyEvent = Annotated[ReplyChunk | ReplyDone | ReplyError, Field(discriminator="kind")]

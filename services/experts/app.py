@@ -8,12 +8,17 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.middlewares import AckPolicy
 
-from contracts import ReplyChunk, TaskAssigned, TaskResult, new_id
+from contracts import CanaryPing, ReplyChunk, TaskAssigned, TaskResult, new_id
+from contracts.canary import answer_canary
+from contracts.events import TaskInput
+from contracts.liveness import Heartbeat
 from contracts.topics import REPLIES, RESULTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, Unconfirmed, make_broker, publish_event
 from services.experts.answer import answer
 from services.experts.models import ModelPool
 from services.experts.settings import ExpertSettings
+
+SERVICE = "experts"
 
 
 def expired(task: TaskAssigned) -> TaskResult:
@@ -39,7 +44,10 @@ def create_router(
         ack_policy=AckPolicy.ACK_FIRST,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
-    async def on_task(task: TaskAssigned) -> None:
+    async def on_task(task: TaskInput) -> None:
+        if isinstance(task, CanaryPing):  # /health's probe: answered without a model call
+            await answer_canary(broker, task, SERVICE, worker_id)
+            return
         if task.deadline_at is not None and task.deadline_at < time.time():
             await publish_event(broker, expired(task), RESULTS)
             return
@@ -59,9 +67,21 @@ def create_router(
 
 
 def create_app(settings: ExpertSettings, broker: KafkaBroker | None = None) -> FastStream:
-    broker = broker or make_broker(settings.kafka_url, "experts")
+    broker = broker or make_broker(settings.kafka_url, SERVICE)
     pool = ModelPool(settings)
-    broker.include_router(create_router(settings, broker, pool, new_id("expert-")))
+    worker_id = new_id("expert-")
+    broker.include_router(create_router(settings, broker, pool, worker_id))
+    heartbeat = Heartbeat(
+        broker,
+        SERVICE,
+        worker_id,
+        [task_topic("expert")],
+        capabilities=sorted(settings.expert_models),
+        interval_s=settings.heartbeat_interval_s,
+        liveness_file=settings.liveness_file,
+    )
     app = FastStream(broker)
+    app.after_startup(heartbeat.start)
+    app.on_shutdown(heartbeat.stop)
     app.after_shutdown(pool.aclose)
     return app

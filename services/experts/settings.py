@@ -3,6 +3,8 @@ INFERENCE_SERVERS (JSON list of endpoints) and EXPERT_MODELS (category -> models
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,6 +15,7 @@ from contracts.inference import (
     InferenceServer,
     inference_servers_setting,
 )
+from contracts.liveness import heartbeat_interval_setting, liveness_file_setting
 from contracts.wire import kafka_url_setting
 
 
@@ -22,6 +25,8 @@ class ExpertSettings(BaseSettings):
     kafka_url: str = kafka_url_setting("EXPERTS_")
     group_id: str = "moe-experts"
     concurrency: int = Field(default=32, ge=1, description="Tasks answered at once per worker.")
+    heartbeat_interval_s: float = heartbeat_interval_setting()
+    liveness_file: Path | None = liveness_file_setting()
     inference_servers: list[InferenceServer] = inference_servers_setting()
     expert_models: dict[str, list[ExpertModel]] = Field(
         default={"general": [ExpertModel(model=LOCAL_MODEL, endpoint=LOCAL_SERVER.name)]},

@@ -8,7 +8,9 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.middlewares import AckPolicy
 
-from contracts.events import MergerInput, PlanCreated
+from contracts.canary import answer_canary
+from contracts.events import CanaryPing, MergerInput, PlanCreated
+from contracts.liveness import Heartbeat
 from contracts.topics import PLANS, RESULTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.merger.fan_in import FanIn
@@ -17,6 +19,9 @@ from services.merger.replies import publish_outcome
 from services.merger.research_fallback import follow_up, needs_research
 from services.merger.settings import MergerSettings
 from services.merger.synthesis import Judge, Syntheses
+
+SERVICE = "merger"
+
 
 def create_router(
     settings: MergerSettings,
@@ -46,6 +51,9 @@ def create_router(
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_event(event: MergerInput) -> None:
+        if isinstance(event, CanaryPing):  # /health's probe: answered, nothing gathered
+            await answer_canary(broker, event, SERVICE, settings.worker_id)
+            return
         if isinstance(event, PlanCreated) and event.cache_hit is not None:
             return  # the planner answered it from the cache: nothing to gather
         gathered = fan_in.add(event)
@@ -70,12 +78,22 @@ def create_router(
 
 
 def create_app(settings: MergerSettings, broker: KafkaBroker | None = None) -> FastStream:
-    broker = broker or make_broker(settings.kafka_url, "merger")
+    broker = broker or make_broker(settings.kafka_url, SERVICE)
     judge = Judge(settings) if settings.synthesis else None
     syntheses = Syntheses(settings.max_syntheses)
     fan_in = FanIn(settings.orphan_ttl_s)
     broker.include_router(create_router(settings, broker, fan_in, judge, syntheses))
+    heartbeat = Heartbeat(
+        broker,
+        SERVICE,
+        settings.worker_id,
+        [PLANS, RESULTS],
+        interval_s=settings.heartbeat_interval_s,
+        liveness_file=settings.liveness_file,
+    )
     app = FastStream(broker)
+    app.after_startup(heartbeat.start)
+    app.on_shutdown(heartbeat.stop)
     # Before the broker stops: a synthesis in flight still publishes its reply.
     app.on_shutdown(syntheses.drain)
     if judge is not None:

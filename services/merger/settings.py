@@ -3,15 +3,19 @@ the reference system's names: INFERENCE_SERVERS, JUDGE_MODEL and JUDGE_ENDPOINT.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.events import new_id
 from contracts.inference import (
     LOCAL_MODEL,
     LOCAL_SERVER,
     InferenceServer,
     inference_servers_setting,
 )
+from contracts.liveness import heartbeat_interval_setting, liveness_file_setting
 from contracts.wire import kafka_url_setting
 
 
@@ -20,6 +24,9 @@ class MergerSettings(BaseSettings):
 
     kafka_url: str = kafka_url_setting("MERGER_")
     group_id: str = "moe-merger"
+    worker_id: str = Field(default_factory=lambda: new_id("merger-"))
+    heartbeat_interval_s: float = heartbeat_interval_setting()
+    liveness_file: Path | None = liveness_file_setting()
     searxng_url: str = Field(
         default="",
         validation_alias=AliasChoices("MERGER_SEARXNG_URL", "SEARXNG_URL"),

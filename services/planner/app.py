@@ -16,18 +16,22 @@ from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import Field
 
-from contracts import AnswerCommitted, FeedbackGiven, RequestReceived
+from contracts import AnswerCommitted, CanaryPing, FeedbackGiven, RequestReceived
+from contracts.canary import answer_canary
+from contracts.liveness import Heartbeat
 from contracts.topics import ANSWERS, FEEDBACK, PLANS, REQUESTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.planner.answer_cache import AnswerCache, cache_key
-from services.planner.cache_rebuild import CacheRebuild
 from services.planner.cache_hit import answer_from_cache
+from services.planner.cache_rebuild import CacheRebuild
 from services.planner.plan import plan_request
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 
 log = structlog.get_logger()
 CacheInput = Annotated[AnswerCommitted | FeedbackGiven, Field(discriminator="kind")]
+PlannerInput = Annotated[RequestReceived | CanaryPing, Field(discriminator="kind")]
+SERVICE = "planner"
 
 
 def create_router(
@@ -51,7 +55,10 @@ def create_router(
         ack_policy=AckPolicy.ACK_FIRST,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
-    async def on_request(request: RequestReceived) -> None:
+    async def on_request(request: PlannerInput) -> None:
+        if isinstance(request, CanaryPing):  # /health's probe: answered, nothing planned
+            await answer_canary(broker, request, SERVICE, settings.worker_id)
+            return
         if request.deadline_at is not None and request.deadline_at < time.time():
             log.info("request_expired", request_id=request.request_id)
             return  # its client has had its 504 already; nobody waits for an answer
@@ -96,13 +103,23 @@ def create_router(
 def create_app(
     settings: PlannerSettings, broker: KafkaBroker | None = None, catalog: ToolCatalog | None = None
 ) -> FastStream:
-    broker = broker or make_broker(settings.kafka_url, "planner")
+    broker = broker or make_broker(settings.kafka_url, SERVICE)
     catalog = catalog or ToolCatalog(settings.tools_url)
     rebuild = CacheRebuild(settings.kafka_url, [ANSWERS, FEEDBACK], settings.cache_rebuild_wait_s)
     broker.include_router(create_router(settings, broker, catalog, rebuild))
+    heartbeat = Heartbeat(
+        broker,
+        SERVICE,
+        settings.worker_id,
+        [REQUESTS],
+        interval_s=settings.heartbeat_interval_s,
+        liveness_file=settings.liveness_file,
+    )
     app = FastStream(broker)
     app.on_startup(catalog.start)
     if settings.cache_enabled:
         app.on_startup(rebuild.start)  # before the subscribers read: the ends as of now
+    app.after_startup(heartbeat.start)
+    app.on_shutdown(heartbeat.stop)
     app.after_shutdown(catalog.stop)
     return app

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.events import new_id
+from contracts.liveness import heartbeat_interval_setting, liveness_file_setting
 from contracts.wire import kafka_url_setting
 
 
@@ -13,6 +17,9 @@ class PlannerSettings(BaseSettings):
 
     kafka_url: str = kafka_url_setting("PLANNER_")
     group_id: str = "moe-planner"
+    worker_id: str = Field(default_factory=lambda: new_id("planner-"))
+    heartbeat_interval_s: float = heartbeat_interval_setting()
+    liveness_file: Path | None = liveness_file_setting()
     tools_url: str = Field(
         default="http://127.0.0.1:8003",
         validation_alias=AliasChoices("PLANNER_TOOLS_URL", "TOOLS_URL"),

@@ -9,12 +9,14 @@ from typing import Protocol
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 
-from contracts.events import TaskAssigned, TaskResult
+from contracts.canary import answer_canary
+from contracts.events import CanaryPing, TaskAssigned, TaskInput, TaskResult
 from contracts.topics import RESULTS, WorkerKind, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.tools.research import Research
 from services.tools.runner import ToolRunner
 from services.tools.settings import ToolsSettings
+
 
 class TaskRunner(Protocol):
     async def run_task(self, event: TaskAssigned, worker_id: str) -> TaskResult: ...
@@ -33,8 +35,11 @@ def build_router(
     if research is not None:
         workers.append(("research", RESEARCH_GROUP, research))
 
-    def answer_with(worker: TaskRunner) -> Callable[[TaskAssigned], Awaitable[None]]:
-        async def on_task(event: TaskAssigned) -> None:
+    def answer_with(worker: TaskRunner) -> Callable[[TaskInput], Awaitable[None]]:
+        async def on_task(event: TaskInput) -> None:
+            if isinstance(event, CanaryPing):  # /health's probe: answered, no tool run
+                await answer_canary(broker, event, SERVICE, worker_id)
+                return
             result = await worker.run_task(event, worker_id)
             await publish_event(broker, result, RESULTS)
 

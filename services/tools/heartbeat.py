@@ -3,19 +3,14 @@ is on, announced at startup and then periodically."""
 
 from __future__ import annotations
 
-import asyncio
-
-import structlog
-from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from contracts.events import WorkerHeartbeat
-from contracts.topics import REGISTRY, task_topic
-from contracts.wire import publish_event
+from contracts.liveness import Heartbeat
+from contracts.topics import task_topic
 from services.tools.catalog import TOOLS
 from services.tools.settings import ToolsSettings
 
-log = structlog.get_logger()
 MATH_CAPABILITY = "math"  # `math` tasks without a named tool go to the symbolic math node
 RESEARCH_CAPABILITY = "research"
 
@@ -41,10 +36,15 @@ def heartbeat(settings: ToolsSettings) -> WorkerHeartbeat:
 
 
 async def heartbeat_loop(broker: KafkaBroker, settings: ToolsSettings) -> None:
-    """Runs until cancelled; a failed publish is logged and retried at the next beat."""
-    while True:
-        try:
-            await publish_event(broker, heartbeat(settings), REGISTRY)
-        except (KafkaError, OSError, TimeoutError) as exc:
-            log.warning("heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
-        await asyncio.sleep(settings.heartbeat_interval)
+    """Runs until cancelled; a failed publish is logged and retried at the next beat, and
+    the liveness file (TOOLS_LIVENESS_FILE), if set, is rewritten at every beat."""
+    beat = heartbeat(settings)
+    await Heartbeat(
+        broker,
+        beat.service,
+        beat.worker_id,
+        beat.topics,
+        beat.capabilities,
+        interval_s=settings.heartbeat_interval,
+        liveness_file=settings.liveness_file,
+    ).run()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.liveness import liveness_file_setting
 from contracts.wire import kafka_url_setting
 
 
@@ -33,6 +35,7 @@ class ToolsSettings(BaseSettings):
     )
     max_body_bytes: int = Field(default=2_000_000, gt=0, description="Largest /invoke body.")
     heartbeat_interval: float = Field(default=10.0, gt=0)
+    liveness_file: Path | None = liveness_file_setting()
 
     searxng_url: str = Field(
         default="",
