@@ -16,12 +16,16 @@ from deploy.local.errors import ComponentError, StackError
 
 log = structlog.get_logger("deploy.local")
 
-EXIT_CHECK_S = 0.5
-LIVENESS_EVERY_S = 10.0
-FAILED_CHECKS_BEFORE_RESTART = 3  # 30 s unresponsive: not a GC pause or a busy moment
-FIRST_BACKOFF_S = 1.0
-MAX_BACKOFF_S = 30.0
-STABLE_AFTER_S = 120.0  # running this long after a restart resets the backoff
+
+@dataclass(frozen=True)
+class Policy:
+    exit_check_s: float = 0.5
+    liveness_every_s: float = 10.0
+    failed_checks_before_restart: int = 3  # 30 s unresponsive: not a GC pause or a busy moment
+    first_backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+    stable_after_s: float = 120.0  # running this long after a restart resets the backoff
+
 
 Restarted = Callable[[str, str, int], None]
 """(component name, reason, restarts so far): the observer's hook."""
@@ -33,7 +37,7 @@ class _Watch:
     restarts: int = 0
     failed_checks: int = 0
     next_check: float = 0.0
-    backoff_s: float = FIRST_BACKOFF_S
+    backoff_s: float = 0.0
     started_at: float = field(default_factory=time.monotonic)
     restarting: asyncio.Task[None] | None = None
 
@@ -41,9 +45,13 @@ class _Watch:
 class Supervisor:
     """`await supervisor.run(stop)` watches until `stop` is set."""
 
-    def __init__(self, components: Sequence[Component], on_restart: Restarted) -> None:
+    def __init__(
+        self, components: Sequence[Component], on_restart: Restarted, policy: Policy = Policy()
+    ) -> None:
+        self.policy = policy
+        first_check = time.monotonic() + policy.liveness_every_s
         self._watches = [
-            _Watch(c, next_check=time.monotonic() + LIVENESS_EVERY_S) for c in components
+            _Watch(c, next_check=first_check, backoff_s=policy.first_backoff_s) for c in components
         ]
         self._on_restart = on_restart
 
@@ -56,7 +64,7 @@ class Supervisor:
             while not stop.is_set():
                 await asyncio.gather(*(self._check(w) for w in self._watches))
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=EXIT_CHECK_S)
+                    await asyncio.wait_for(stop.wait(), timeout=self.policy.exit_check_s)
                 except TimeoutError:
                     continue
         finally:
@@ -75,17 +83,17 @@ class Supervisor:
         now = time.monotonic()
         if now < watch.next_check:
             return
-        watch.next_check = now + LIVENESS_EVERY_S
+        watch.next_check = now + self.policy.liveness_every_s
         alive, why = await component.probe(liveness=True)
         if alive:
             watch.failed_checks = 0
-            if now - watch.started_at > STABLE_AFTER_S:
-                watch.backoff_s = FIRST_BACKOFF_S
+            if now - watch.started_at > self.policy.stable_after_s:
+                watch.backoff_s = self.policy.first_backoff_s
             return
         watch.failed_checks += 1
         log.warning("liveness check failed", component=component.name, reason=why,
                     in_a_row=watch.failed_checks)  # fmt: skip
-        if watch.failed_checks >= FAILED_CHECKS_BEFORE_RESTART:
+        if watch.failed_checks >= self.policy.failed_checks_before_restart:
             self._restart(watch, f"unresponsive for {watch.failed_checks} checks ({why})")
 
     def _restart(self, watch: _Watch, reason: str) -> None:
@@ -95,7 +103,7 @@ class Supervisor:
                     restarts=watch.restarts, after_s=watch.backoff_s)  # fmt: skip
         self._on_restart(watch.component.name, reason, watch.restarts)
         watch.restarting = asyncio.create_task(self._respawn(watch, reason, watch.backoff_s))
-        watch.backoff_s = min(watch.backoff_s * 2, MAX_BACKOFF_S)
+        watch.backoff_s = min(watch.backoff_s * 2, self.policy.max_backoff_s)
 
     async def _respawn(self, watch: _Watch, reason: str, pause_s: float) -> None:
         component = watch.component
@@ -109,4 +117,4 @@ class Supervisor:
         except StackError as exc:  # e.g. its port not released yet
             log.error("restart failed", component=component.name, reason=str(exc))
         watch.started_at = time.monotonic()
-        watch.next_check = watch.started_at + LIVENESS_EVERY_S
+        watch.next_check = watch.started_at + self.policy.liveness_every_s
