@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,13 +16,16 @@ from faststream.kafka import KafkaBroker
 
 from contracts import ReplyError, RequestReceived, new_id, response_id_for
 from contracts.topics import REQUESTS
-from contracts.wire import make_broker, publish_event
+from contracts.wire import NotDelivered, make_broker, publish_event
+from services.gateway.connection import BrokerConnection
 from services.gateway.errors import ApiError, install_error_handlers
+from services.gateway.health import Canaries, HealthMonitor, health_response
 from services.gateway.openai_models import ChatCompletionRequest
 from services.gateway.relay import collect, stream_events, timeout_error
 from services.gateway.replies import Overloaded, PendingReplies, ReplyStream, ReplyTimeout
-from services.gateway.reply_consumer import attach_reply_consumer, wait_until_assigned
+from services.gateway.reply_consumer import attach_reply_consumer
 from services.gateway.settings import MODEL_MODES, GatewaySettings
+from services.gateway.workers import WorkerView, attach_registry_consumer
 
 
 def authenticate(settings: GatewaySettings, authorization: str | None) -> str:
@@ -38,17 +43,40 @@ def reply_error(event: ReplyError) -> ApiError:
     return ApiError(event.status, event.message, code=event.code)
 
 
+def unavailable(settings: GatewaySettings, message: str) -> ApiError:
+    headers = {"Retry-After": str(settings.unavailable_retry_after_s)}
+    return ApiError(503, message, code="service_unavailable", headers=headers)
+
+
 def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> FastAPI:
     broker = broker or make_broker(settings.kafka_url, "gateway")
-    pending = PendingReplies(settings.max_in_flight)
-    subscriber = attach_reply_consumer(broker, pending)
+    pending, canaries, workers = PendingReplies(settings.max_in_flight), Canaries(), WorkerView()
+    subscriber = attach_reply_consumer(broker, pending, canaries)
+    attach_registry_consumer(broker, workers)
+    connection = BrokerConnection(broker, subscriber, settings.kafka_url)
+    monitor = HealthMonitor(
+        broker,
+        settings.kafka_url,
+        canaries,
+        settings.health_stages,
+        settings.health_canary_timeout_s,
+        settings.health_max_age_s,
+        settings.inference_servers,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await broker.start()
-        await wait_until_assigned(subscriber)
+        await connection.start()
+        watching: asyncio.Task[None] | None = None
+        if settings.health_watch_interval_s > 0:
+            watching = asyncio.create_task(monitor.watch(settings.health_watch_interval_s))
         yield
-        await broker.stop()
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+        await connection.stop()
+        await monitor.aclose()
 
     app = FastAPI(title="Sovereign MoE gateway", lifespan=lifespan)
     app.state.broker, app.state.pending = broker, pending
@@ -56,9 +84,15 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
 
     @app.get("/health")
     async def health() -> JSONResponse:
-        ok = await broker.ping(timeout=2.0)
-        body = {"status": "ok" if ok else "degraded", "in_flight": len(pending)}
-        return JSONResponse(body, status_code=200 if ok else 503)
+        """200 when a request can be answered: the broker and every stage answer."""
+        if not connection.ready:
+            return health_response(None, connection.unavailable(), workers.summary(), pending)
+        return health_response(await monitor.report(), None, workers.summary(), pending)
+
+    @app.get("/health/live")
+    async def live() -> dict[str, Any]:
+        """The process serves HTTP; says nothing about the broker or the stages."""
+        return {"status": "alive", "in_flight": len(pending)}
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -75,6 +109,8 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
                 code="model_not_found",
                 param="model",
             )
+        if not connection.ready:
+            raise unavailable(settings, f"The request was not sent: {connection.unavailable()}.")
         request_id = new_id()
         try:
             stream = pending.open(request_id, settings.reply_timeout_s)
@@ -93,12 +129,15 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
             deadline_at=time.time() + settings.reply_timeout_s,
         )
         try:
-            await publish_event(broker, event, REQUESTS)
-        except KafkaError as exc:
+            await publish_event(broker, event, REQUESTS, settings.publish_timeout_s)
+        except (KafkaError, NotDelivered) as exc:
             pending.close(request_id)
-            raise ApiError(
-                503, f"Event broker unavailable: {exc}", code="broker_unavailable"
-            ) from exc
+            if isinstance(exc, NotDelivered):
+                why = f"no acknowledgement from the broker within {settings.publish_timeout_s:g} s"
+            else:
+                why = f"the broker refused it ({type(exc).__name__}: {exc})"
+            message = f"Could not deliver the request to the planner ({REQUESTS}): {why}."
+            raise unavailable(settings, message) from exc
         return stream
 
     @app.post("/v1/chat/completions", response_model=None)

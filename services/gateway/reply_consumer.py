@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.subscriber.usecase import DefaultSubscriber
+from pydantic import Field
 
-from contracts.events import ReplyEvent
+from contracts.events import CanaryPong, ReplyChunk, ReplyDone, ReplyError
 from contracts.topics import REPLIES
 from contracts.wire import FETCH_MAX_WAIT_MS
+from services.gateway.health import Canaries
 from services.gateway.replies import PendingReplies
 
+# moe.replies carries the reply events of requests, and the canaries' pongs for /health.
+GatewayInput = Annotated[
+    ReplyChunk | ReplyDone | ReplyError | CanaryPong, Field(discriminator="kind")
+]
 
-def attach_reply_consumer(broker: KafkaBroker, pending: PendingReplies) -> DefaultSubscriber:
+
+def attach_reply_consumer(
+    broker: KafkaBroker, pending: PendingReplies, canaries: Canaries
+) -> DefaultSubscriber:
     # No consumer group: every gateway instance reads every partition, because the
     # request waiting for a reply may be held by any instance.
     subscriber = broker.subscriber(
@@ -21,8 +31,11 @@ def attach_reply_consumer(broker: KafkaBroker, pending: PendingReplies) -> Defau
     )
 
     @subscriber
-    async def on_reply(event: ReplyEvent) -> None:
-        pending.deliver(event)
+    async def on_reply(event: GatewayInput) -> None:
+        if isinstance(event, CanaryPong):
+            canaries.deliver(event)
+        else:
+            pending.deliver(event)
 
     return subscriber
 

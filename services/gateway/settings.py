@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.canary import CANARY_STAGES, REQUIRED_STAGES
 from contracts.events import Mode
+from contracts.inference import InferenceServer, inference_servers_setting
 from contracts.wire import kafka_url_setting
 
 MODEL_MODES: dict[str, Mode] = {
@@ -16,7 +18,7 @@ MODEL_MODES: dict[str, Mode] = {
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", populate_by_name=True)
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -24,6 +26,34 @@ class GatewaySettings(BaseSettings):
     reply_timeout_s: float = Field(default=120.0, gt=0, description="Deadline for a reply.")
     max_in_flight: int = Field(default=512, ge=1, description="Open requests before 429.")
     retry_after_s: int = Field(default=1, ge=1)
+    publish_timeout_s: float = Field(
+        default=3.0, gt=0, description="Longest wait for the broker to take a request; 503 after."
+    )
+    unavailable_retry_after_s: int = Field(
+        default=5, ge=1, description="Retry-After of a 503 (broker or a stage unreachable)."
+    )
+    health_stages: list[str] = Field(
+        default=list(REQUIRED_STAGES),
+        description="Stages /health sends a canary to; all must answer for a 200.",
+    )
+    health_canary_timeout_s: float = Field(
+        default=3.0, gt=0, description="How long /health waits for each stage's canary."
+    )
+    health_max_age_s: float = Field(
+        default=10.0, ge=0, description="A /health report this young is served again."
+    )
+    health_watch_interval_s: float = Field(
+        default=30.0, ge=0, description="Background health checks (stalls logged); 0: off."
+    )
+    inference_servers: list[InferenceServer] = inference_servers_setting()
     api_keys: dict[str, str] = Field(
         default_factory=dict, description="API key -> tenant. Empty: no auth, tenant 'default'."
     )
+
+    @field_validator("health_stages")
+    @classmethod
+    def _known_stages(cls, stages: list[str]) -> list[str]:
+        unknown = sorted(set(stages) - set(CANARY_STAGES))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; known: {sorted(CANARY_STAGES)}")
+        return stages

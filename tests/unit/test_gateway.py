@@ -44,7 +44,9 @@ async def gateway(
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FakePipeline]]:
     overrides = getattr(request, "param", {})
-    settings = GatewaySettings(**{"reply_timeout_s": 2.0, **overrides})
+    settings = GatewaySettings(
+        **{"reply_timeout_s": 2.0, "health_watch_interval_s": 0, **overrides}
+    )
     broker = make_broker("unused:9092", "gateway")
     app = create_app(settings, broker)
     pipeline = FakePipeline()
@@ -55,7 +57,8 @@ async def gateway(
         for reply in pipeline.respond(event):
             await publish_event(broker, reply, REPLIES)
 
-    async with TestKafkaBroker(broker):
+    # The lifespan connects the gateway (to the in-memory broker here) before it serves.
+    async with TestKafkaBroker(broker), app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             yield client, pipeline
