@@ -95,8 +95,9 @@ class ReplyWatcher:
             arrived = time.perf_counter()
             for records in batches.values():
                 for record in records:
-                    if record.value is None:
-                        continue
+                    key = record.key.decode() if record.key else ""
+                    if record.value is None or key not in self._waiting:
+                        continue  # other requests' replies, or a /health canary's pong
                     event = REPLY_ADAPTER.validate_json(record.value)
                     if isinstance(event, ReplyDone | ReplyError):
                         future = self._waiting.pop(event.request_id, None)
