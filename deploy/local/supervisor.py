@@ -19,7 +19,7 @@ log = structlog.get_logger("deploy.local")
 
 @dataclass(frozen=True)
 class Policy:
-    exit_check_s: float = 0.5
+    exit_check_s: float = 1.0
     liveness_every_s: float = 10.0
     failed_checks_before_restart: int = 3  # 30 s unresponsive: not a GC pause or a busy moment
     first_backoff_s: float = 1.0
