@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -44,23 +46,37 @@ async def bounded(
     return True
 
 
-async def run_until_signalled(app: FastStream, service: str, grace_s: float = STOP_GRACE_S) -> None:
+EXIT_STALLED: Final = 3
+"""The exit code of a process whose stop was given up."""
+
+
+async def run_until_signalled(
+    app: FastStream, service: str, grace_s: float = STOP_GRACE_S, exit_if_stalled: bool = False
+) -> None:
     """Start `app`, serve until SIGINT or SIGTERM, then stop it within `grace_s`.
 
     A start that fails raises (the process exits with the error; a supervisor restarts
-    it). A signal that arrives while the broker is still being reached abandons the start."""
+    it). A signal that arrives while the broker is still being reached abandons the start.
+    With `exit_if_stalled` (a service's main), a stop given up ends the process at once:
+    the broker client's own tasks are still retrying a broker that is gone, and the event
+    loop's teardown would wait for them too (seconds, measured)."""
     loop = asyncio.get_running_loop()
     signalled = asyncio.Event()
     for sig in SIGNALS:
         loop.add_signal_handler(sig, signalled.set)
     try:
-        await _serve(app, service, signalled, grace_s)
+        clean = await _serve(app, service, signalled, grace_s)
     finally:
         for sig in SIGNALS:
             loop.remove_signal_handler(sig)
+    if not clean and exit_if_stalled:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_STALLED)
 
 
-async def _serve(app: FastStream, service: str, signalled: asyncio.Event, grace_s: float) -> None:
+async def _serve(app: FastStream, service: str, signalled: asyncio.Event, grace_s: float) -> bool:
+    """True if the app stopped within the grace period."""
     starting = asyncio.create_task(app.start(), name=f"{service}-start")
     waiting = asyncio.create_task(signalled.wait(), name=f"{service}-signal")
     await asyncio.wait({starting, waiting}, return_when=asyncio.FIRST_COMPLETED)
@@ -73,8 +89,10 @@ async def _serve(app: FastStream, service: str, signalled: asyncio.Event, grace_
         starting.cancel()
         await asyncio.wait({starting}, timeout=grace_s)
     _log(app, "FastStream app shutting down...")
-    if await bounded(app.stop, f"{service} stop", grace_s):
-        _log(app, "FastStream app shut down gracefully.")
+    if not await bounded(app.stop, f"{service} stop", grace_s):
+        return False
+    _log(app, "FastStream app shut down gracefully.")
+    return True
 
 
 def _log(app: FastStream, message: str) -> None:

@@ -13,7 +13,8 @@ def main() -> None:
     # uvloop: C event loop and transports; asyncio's Python socket transport alone was
     # 8-14 % of these services' busy samples under load.
     # Stops within contracts.lifecycle.STOP_GRACE_S of Ctrl-C or SIGTERM, broker or not.
-    uvloop.run(run_until_signalled(create_app(ExpertSettings()), "experts"))
+    app = create_app(ExpertSettings())
+    uvloop.run(run_until_signalled(app, "experts", exit_if_stalled=True))
 
 
 if __name__ == "__main__":

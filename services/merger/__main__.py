@@ -13,7 +13,8 @@ def main() -> None:
     # uvloop: C event loop and transports; asyncio's Python socket transport alone was
     # 8-14 % of these services' busy samples under load.
     # Stops within contracts.lifecycle.STOP_GRACE_S of Ctrl-C or SIGTERM, broker or not.
-    uvloop.run(run_until_signalled(create_app(MergerSettings()), "merger"))
+    app = create_app(MergerSettings())
+    uvloop.run(run_until_signalled(app, "merger", exit_if_stalled=True))
 
 
 if __name__ == "__main__":
