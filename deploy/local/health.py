@@ -22,14 +22,6 @@ async def http_ok(url: str) -> bool:
     return response.status_code == 200
 
 
-async def http_answers(url: str) -> bool:
-    """GET `url` gets any HTTP answer: the process is alive and serving, even when it
-    reports (e.g. with 503) that something behind it is not."""
-    async with _probe_client() as client:
-        await client.get(url)
-    return True
-
-
 async def tcp_open(host: str, port: int) -> bool:
     """Something accepts TCP connections on host:port."""
     try:

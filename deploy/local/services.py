@@ -13,7 +13,7 @@ from typing import Literal
 from deploy.local.component import Component, HealthCheck
 from deploy.local.config import StackConfig
 from deploy.local.errors import StackError
-from deploy.local.health import http_answers, http_ok
+from deploy.local.health import http_ok
 
 FASTSTREAM_READY = "FastStream app started successfully"
 """Logged by a FastStream app once its subscribers have joined their consumer groups.
@@ -22,6 +22,7 @@ committed offset for its group yet can be skipped; "alive for a few seconds" pro
 weak on 2 cores (the join alone takes about 5 s with several services starting)."""
 
 SETTLE_S = 2.0
+LIVENESS_PATH = {"gateway": "/health/live", "tools": "/health"}
 """Each service must still be alive this long after it reported ready."""
 
 
@@ -88,9 +89,9 @@ def service_component(spec: ServiceSpec, config: StackConfig) -> Component:
         env=service_env(config),
         health=health,
         ready_text=None if base else FASTSTREAM_READY,
-        # Liveness: the HTTP server answers at all. /health's 503 names a stage behind
-        # it that cannot answer; restarting the gateway would not mend that.
-        liveness=partial(http_answers, f"{base}/health") if base else None,
+        # Liveness: the process serves. The gateway's /health is 503 when a stage behind
+        # it cannot answer, which restarting the gateway would not mend.
+        liveness=partial(http_ok, f"{base}{LIVENESS_PATH[spec.name]}") if base else None,
         ports={"HTTP port": port} if port else {},
         url=base,
         startup_timeout_s=90.0,
