@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +16,7 @@ from faststream.kafka import KafkaBroker
 from contracts import ReplyError, RequestReceived, new_id, response_id_for
 from contracts.topics import REQUESTS
 from contracts.wire import NotDelivered, make_broker, publish_event
+from services.gateway.broker_watch import BrokerWatch
 from services.gateway.connection import BrokerConnection
 from services.gateway.errors import ApiError, install_error_handlers
 from services.gateway.health import Canaries, HealthMonitor, health_response
@@ -64,17 +64,20 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
         settings.inference_servers,
     )
 
+    broker_watch = BrokerWatch(
+        broker, pending, settings.broker_check_s, settings.broker_lost_after_s
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await connection.start()
-        watching: asyncio.Task[None] | None = None
+        watching = [asyncio.create_task(broker_watch.run(), name="broker-watch")]
         if settings.health_watch_interval_s > 0:
-            watching = asyncio.create_task(monitor.watch(settings.health_watch_interval_s))
+            watching.append(asyncio.create_task(monitor.watch(settings.health_watch_interval_s)))
         yield
-        if watching is not None:
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
+        for task in watching:
+            task.cancel()
+        await asyncio.gather(*watching, return_exceptions=True)
         await connection.stop()
         await monitor.aclose()
 

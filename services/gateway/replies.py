@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
-from contracts import ReplyChunk, ReplyEvent
+from contracts import ReplyChunk, ReplyError, ReplyEvent
 
 
 class ReplyTimeout(Exception):
@@ -66,6 +67,12 @@ class PendingReplies:
 
     def close(self, request_id: str) -> None:
         self._streams.pop(request_id, None)
+
+    def fail_all(self, error_for: Callable[[str], ReplyError]) -> int:
+        """End every open stream with the error made for its request; how many."""
+        for request_id, stream in self._streams.items():
+            stream.put(error_for(request_id))
+        return len(self._streams)
 
     def deliver(self, event: ReplyEvent) -> None:
         # Every gateway instance reads every reply; most belong to other instances.

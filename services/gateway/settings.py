@@ -29,6 +29,14 @@ class GatewaySettings(BaseSettings):
     publish_timeout_s: float = Field(
         default=3.0, gt=0, description="Longest wait for the broker to take a request; 503 after."
     )
+    broker_check_s: float = Field(
+        default=2.0, gt=0, description="While replies are awaited: how often the broker is pinged."
+    )
+    broker_lost_after_s: float = Field(
+        default=6.0,
+        gt=0,
+        description="Unreachable this long, the broker is lost: waiting requests end with 503.",
+    )
     unavailable_retry_after_s: int = Field(
         default=5, ge=1, description="Retry-After of a 503 (broker or a stage unreachable)."
     )

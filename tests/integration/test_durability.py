@@ -138,14 +138,14 @@ async def test_services_reconnect_after_the_broker_is_killed(
     assert broker.pid is not None
     os.killpg(broker.pid, signal.SIGKILL)
 
-    # The in-flight request ends, well before the gateway's 120 s deadline: with its
-    # answer if the broker was back in time, else with a clear error.
-    async with asyncio.timeout(90):
+    # The in-flight request ends within seconds, not at the gateway's 120 s deadline:
+    # with its answer if the broker was back in time, else with a 503 that says why.
+    async with asyncio.timeout(30):
         try:
             answered = await in_flight
             assert answered.choices[0].message.content
         except openai.APIStatusError as exc:
-            assert exc.status_code in (502, 503, 504) and exc.message
+            assert exc.status_code == 503 and "Lost the broker" in exc.message
 
     scripted.script.first_token_delay_s = 0.0
     async with asyncio.timeout(120):  # the supervisor restarts the broker; services rejoin
