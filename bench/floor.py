@@ -1,4 +1,4 @@
-"""The broker's physical floor: one message produced, then consumed, on the same Tansu
+"""The broker's physical floor: one message produced, then consumed, on the same Kafka
 broker with the services' fetch setting; pipeline overhead reads as hops x this."""
 
 from __future__ import annotations

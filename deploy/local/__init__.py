@@ -1,4 +1,4 @@
-"""The local stack on embedded defaults: Tansu, FalkorDB, llama.cpp and the services,
+"""The local stack on embedded defaults: Kafka, FalkorDB, llama.cpp and the services,
 each a `Component` started in dependency order by `LocalStack`.
 
 Pieces for test fixtures: `start_broker`, `create_topics`, `wait_for_broker`,
