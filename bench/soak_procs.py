@@ -15,7 +15,7 @@ import psutil
 MIB = 1024 * 1024
 
 _MODULES = {"llama_cpp.server": "llm", "deploy.cli": "moe-run"}
-_PROGRAMS = {"redis-server": "graphdb", "moe": "moe-run"}
+_PROGRAMS = {"redis-server": "graphdb", "llama-server": "llm", "moe": "moe-run"}
 
 
 def component_name(cmdline: list[str]) -> str:
