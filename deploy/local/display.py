@@ -15,7 +15,10 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from deploy.local.llm import PARALLEL_SLOTS
+
 if TYPE_CHECKING:
+    from deploy.local.config import StackConfig
     from deploy.local.stack import LocalStack
 
 
@@ -100,6 +103,7 @@ def ready_panel(stack: LocalStack) -> Panel:
     body = Group(
         Text.assemble(("API  ", "bold"), (config.api_url, "bold cyan"), "  (OpenAI-compatible)"),
         Text.assemble(("models  ", "bold"), servers),
+        *([model_load_line(config)] if config.runs_llm else []),
         Text.assemble(("logs  ", "bold"), str(config.log_dir.resolve())),
         Text(""),
         Text("Try it:", style="bold"),
@@ -108,3 +112,13 @@ def ready_panel(stack: LocalStack) -> Panel:
         Text("Ctrl-C stops everything.", style="dim"),
     )
     return Panel(body, title="[bold green]local stack ready", expand=False)
+
+
+def model_load_line(config: StackConfig) -> Text:
+    """Where the local model server's busy slots and queued requests show."""
+    health = config.api_url.removesuffix("/v1") + "/health"
+    metrics = f"http://127.0.0.1:{config.llm_port}/metrics"
+    return Text.assemble(
+        ("model load  ", "bold"),
+        f"{PARALLEL_SLOTS} requests at once, more wait; busy and queued: {health}, {metrics}",
+    )

