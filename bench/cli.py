@@ -33,6 +33,14 @@ def bench_command(
     litellm: Annotated[
         bool, typer.Option("--litellm/--no-litellm", help="Measure the LiteLLM proxy too.")
     ] = True,
+    real_model: Annotated[
+        bool | None,
+        typer.Option(
+            "--real-model/--no-real-model",
+            help="Measure SmolLM2 on the previous and the chosen local model server "
+            "(about 1.5 minutes; on by default, off with --quick).",
+        ),
+    ] = None,
     profile: Annotated[
         bool, typer.Option("--profile", help="py-spy the services at top load (perturbs that run).")
     ] = False,
@@ -50,6 +58,8 @@ def bench_command(
         "results_dir": results_dir,
         "log_dir": log_dir,
     }
+    if real_model is not None:
+        overrides["real_model"] = real_model
     if requests is not None:
         overrides["latency_requests"] = requests
     if seconds is not None:

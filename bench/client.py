@@ -58,15 +58,19 @@ def _content(payload: str) -> str:
     return str(delta.get("content") or "")
 
 
-async def timed_chat(client: httpx.AsyncClient, endpoint: Endpoint, question: str) -> Timing:
+async def timed_chat(
+    client: httpx.AsyncClient, endpoint: Endpoint, question: str, max_tokens: int | None = None
+) -> Timing:
     """Send one streamed request and time it; failures are returned, not raised, so a
     load run counts them."""
     timing = Timing()
-    body = {
+    body: dict[str, object] = {
         "model": endpoint.model,
         "stream": True,
         "messages": [{"role": "user", "content": question}],
     }
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
     timing.sent_wall, started = time.time(), time.perf_counter()
     parts: list[str] = []
     try:

@@ -61,6 +61,12 @@ class BenchConfig(BaseModel):
     hop_messages: int = Field(default=100, ge=1, description="Per FastStream hop variant.")
     idle_seconds: float = Field(default=3.0, gt=0, description="CPU with nothing in flight.")
     litellm: bool = True
+    real_model: bool = Field(
+        default=True, description="SmolLM2 on the previous and the chosen model server."
+    )
+    real_model_concurrency: tuple[int, ...] = (1, 2, 4)
+    real_model_seconds: float = Field(default=4.0, gt=0, description="Per level, path, server.")
+    real_model_max_tokens: int = Field(default=24, ge=1)
     profile: bool = Field(default=False, description="py-spy the services at top load.")
     results_dir: Path = RESULTS_DIR
     log_dir: Path = Path(".stack/bench/logs")
@@ -80,5 +86,9 @@ class BenchConfig(BaseModel):
             "floor_messages": 20,
             "idle_seconds": 1.0,
             "hop_messages": 10,
+            # A real model on two servers takes minutes on a shared 2-core machine.
+            "real_model": False,
+            "real_model_seconds": 1.0,
+            "real_model_max_tokens": 12,
         }
         return cls(**(fields | overrides))

@@ -12,6 +12,7 @@ from bench.breakdown import Stage
 from bench.config import ModelTiming
 from bench.memory import ProcessUsage
 from bench.profiling import ServiceProfile
+from bench.real_model import RealModel
 from bench.stats import Compared, Distribution, Percentiles
 from bench.throughput import ThroughputRun
 
@@ -168,4 +169,7 @@ class BenchReport(Frozen):
     targets: list[Target]
     profiles: list[ServiceProfile] = Field(
         default_factory=list, description="py-spy at top load (--profile only)."
+    )
+    real_model: RealModel | None = Field(
+        default=None, description="SmolLM2 on the previous and the chosen model server."
     )

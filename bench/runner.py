@@ -23,6 +23,7 @@ from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_pipeline
 from bench.processes import REPO, SCRIPTED_MODEL, Processes, running
 from bench.profiling import Profiler, ServiceProfile
+from bench.real_model import RealModel, measure_real_model
 from bench.report import BenchReport, BrokerFloor, HopCost, Meta, Throughput
 from bench.stats import Distribution
 from bench.targets import evaluate
@@ -178,6 +179,8 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
         finally:
             memory = await sampler.stop(idle)
         litellm_reason = procs.litellm_reason
+    # After the scripted scenarios, in a stack of its own: a real model takes the cores.
+    real = await measure_real_model(config)
     head, dirty = await commit()
     meta = Meta(
         commit=head,
@@ -190,7 +193,7 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
         wall_seconds=round(time.perf_counter() - began, 1),
         config=config.model_dump(mode="json"),
     )
-    return build_report(config, meta, out, memory, litellm_reason), out
+    return build_report(config, meta, out, memory, litellm_reason, real), out
 
 
 def build_report(
@@ -199,6 +202,7 @@ def build_report(
     out: Measured,
     memory: list[ProcessUsage],
     litellm_reason: str | None,
+    real: RealModel | None = None,
 ) -> BenchReport:
     floor = Distribution.of_seconds(out.floor)
     single = assemble.single_expert(config, out.paths, out.stages)
@@ -230,4 +234,5 @@ def build_report(
         cpu_ms_per_request=out.cpu_ms_per_request,
         targets=evaluate(single, relay, cache, pipeline, throughput, litellm),
         profiles=out.profiles,
+        real_model=real,
     )

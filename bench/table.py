@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from bench.real_model import RealModel
 from bench.report import BenchReport, Target
 from bench.stats import Compared, Distribution, Percentiles
 
@@ -105,6 +106,27 @@ def throughput_table(report: BenchReport) -> Table:
     return table
 
 
+def real_model_table(real: RealModel) -> Table:
+    table = Table(
+        title=f"Real model ({real.model}, ≤{real.max_tokens} tokens): answered requests/s",
+        title_justify="left",
+    )
+    columns = ("server", "path", "concurrency", "req/s", "TTFT p50 / p99 ms", "empty", "errors")
+    for column in columns:
+        table.add_column(column)
+    for server in real.servers:
+        for run in server.runs:
+            share = run.empty_share or 0.0
+            empty = f"{share:.0%}" if not run.empty else f"[red]{share:.0%} ({run.empty})[/red]"
+            errors = f"[red]{run.errors}[/red]" if run.errors else "0"
+            ttft = f"{_num(run.ttft.p50, 0)} / {_num(run.ttft.p99, 0)}"
+            table.add_row(
+                server.server, run.path, str(run.concurrency), _num(run.requests_per_s, 2),
+                ttft, empty, errors,
+            )  # fmt: skip
+    return table
+
+
 def _verdict(target: Target) -> str:
     if target.met is None:
         return "[yellow]not measured[/yellow]"
@@ -148,4 +170,9 @@ def show(report: BenchReport, console: Console) -> None:
     tables = (latency_table, breakdown_table, throughput_table, targets_table, memory_table)
     for table in tables:
         console.print(table(report))
+    real = report.real_model
+    if real is not None and real.measured:
+        console.print(real_model_table(real))
+    elif real is not None:
+        console.print(f"real model: not measured ({real.reason})", highlight=False)
     console.print(f"synthesis: {report.full_pipeline.synthesis}")

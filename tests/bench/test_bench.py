@@ -110,3 +110,12 @@ def test_the_chart_and_the_table_are_produced(run: Run) -> None:
     _, out, stdout = run
     assert (out / "latency.png").stat().st_size > 10_000
     assert "Targets" in stdout and "Throughput" in stdout and "cache hit" in stdout
+
+
+def test_the_real_model_section_is_skipped_in_quick_mode_and_says_so(run: Run) -> None:
+    raw, _, stdout = run
+    # Two real model servers take minutes on a shared 2-core machine: `make bench` runs
+    # them; --quick reports the skip (tests/bench/test_parts.py checks the parts).
+    assert raw["real_model"]["measured"] is False
+    assert "--quick" in raw["real_model"]["reason"]
+    assert "real model: not measured" in stdout

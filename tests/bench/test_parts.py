@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from rich.console import Console
 
+from bench.client import Endpoint
 from bench.config import ModelTiming
 from bench.pipeline import question_text, task_text
+from bench.real_model import RealModel, ServerRuns, questions
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from bench.stamps import read_stamps, stamp
 from bench.stats import Compared, Distribution, percentile
+from bench.table import real_model_table
+from bench.throughput import ThroughputRun, closed_loop
 from contracts import PlanCreated, TaskResult, TaskSpec
 from services.merger.prompts import judge_messages
+from tests.support.servers import serve
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -84,3 +90,34 @@ def test_a_judge_prompt_takes_the_judges_timing_not_a_tasks() -> None:
         {"messages": [{"role": "user", "content": task_text(1, task)}]}
     )
     assert len(expert.tokens) == 7
+
+
+async def test_an_answer_without_content_is_counted_apart_not_as_completed() -> None:
+    # As llama-cpp-python's server ends a request that another one interrupted.
+    model = ScriptedModel(record_calls=False)
+    model.reset(Script(tokens=["never", "sent"], cut_after_tokens=0, cut_sends_done=True))
+    async with serve(create_scripted_app(model)) as url:
+        run = await closed_loop(Endpoint("direct", f"{url}/v1", "m"), 2, 0.2, max_tokens=8)
+    assert run.empty > 0 and run.completed == 0 and run.errors == 0
+    assert run.empty_share == 1.0 and run.ttft.n == 0 and run.requests_per_s == 0
+
+
+def test_real_model_questions_are_never_repeated_across_runs() -> None:
+    asked = [questions(run)(n) for run in ("s0-direct-c1", "s0-gateway-c1") for n in range(30)]
+    assert len(set(asked)) == len(asked)
+
+
+def test_the_real_model_table_shows_each_servers_runs() -> None:
+    run = ThroughputRun(
+        path="gateway", concurrency=4, seconds=4.0, completed=2, errors=1, requests_per_s=0.5,
+        latency=Distribution.of_seconds([1.0, 2.0]), empty=1,
+        ttft=Distribution.of_seconds([0.1, 0.2]),
+    )  # fmt: skip
+    real = RealModel(
+        measured=True, model="m.gguf", max_tokens=8, seconds_per_level=4.0,
+        servers=[ServerRuns(server="llama-server --parallel 4 (chosen)", command="x", runs=[run])],
+    )  # fmt: skip
+    console = Console(width=200, record=True)
+    console.print(real_model_table(real))
+    text = console.export_text()
+    assert "llama-server --parallel 4" in text and "25% (1)" in text and "150 / 199" in text
