@@ -59,7 +59,9 @@ class BenchConfig(BaseModel):
     throughput_seconds: float = Field(default=5.0, gt=0, description="Per level and path.")
     floor_messages: int = Field(default=300, ge=1)
     hop_messages: int = Field(default=100, ge=1, description="Per FastStream hop variant.")
-    idle_seconds: float = Field(default=3.0, gt=0, description="CPU with nothing in flight.")
+    idle_seconds: float = Field(
+        default=30.0, gt=0, description="CPU with nothing in flight, after the load phases."
+    )
     litellm: bool = True
     real_model: bool = Field(
         default=True, description="SmolLM2 on the previous and the chosen model server."

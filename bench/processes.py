@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -36,6 +37,8 @@ class Processes:
     scripted: Component
     litellm: Component | None
     litellm_reason: str | None
+    first_start_s: float | None = None
+    """The stack's first start: broker log formatted, topics created, services up."""
 
     @property
     def scripted_url(self) -> str:
@@ -48,6 +51,13 @@ class Processes:
     @property
     def bootstrap(self) -> str:
         return self.stack.config.bootstrap
+
+    async def restart_stack(self) -> float:
+        """Stop the stack and start it again on the same broker log (a warm restart, as
+        `moe run` after Ctrl-C); the seconds until it was up again."""
+        await self.stack.stop()
+        self.stack = LocalStack(self.stack.config.model_copy(update={"fresh": False}))
+        return await _timed(self.stack.start())
 
     def pids(self) -> dict[str, int]:
         found = [*self.stack.components, self.scripted, *([self.litellm] if self.litellm else [])]
@@ -105,12 +115,13 @@ async def running(config: BenchConfig) -> AsyncIterator[Processes]:
     scripted = scripted_component(free_port(), log_dir)
     stack_cfg = stack_config(log_dir, f"{scripted.url}/v1")
     stack = LocalStack(stack_cfg)
+    procs: Processes | None = None
     litellm: Component | None = None
     reason = litellm_proxy.unavailable_reason() if config.litellm else "disabled (--no-litellm)"
     if reason is None:
         path = litellm_proxy.write_config(log_dir, f"{scripted.url}/v1")
         litellm = litellm_proxy.litellm_component(free_port(), path, log_dir)
-    starts = [stack.start(), scripted.start(), *([litellm.start()] if litellm else [])]
+    starts = [_timed(stack.start()), scripted.start(), *([litellm.start()] if litellm else [])]
     try:
         results = await asyncio.gather(*starts, return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
@@ -121,9 +132,17 @@ async def running(config: BenchConfig) -> AsyncIterator[Processes]:
             litellm = None
         if failures:
             raise failures[0]
-        yield Processes(stack, scripted, litellm, reason)
+        first_start = results[0] if isinstance(results[0], float) else None
+        procs = Processes(stack, scripted, litellm, reason, first_start_s=first_start)
+        yield procs
     finally:
-        await stack.stop()
+        await (procs.stack if procs else stack).stop()
         await asyncio.to_thread(scripted.stop)
         if litellm is not None:
             await asyncio.to_thread(litellm.stop)
+
+
+async def _timed(starting: Awaitable[object]) -> float:
+    began = time.perf_counter()
+    await starting
+    return round(time.perf_counter() - began, 2)

@@ -142,6 +142,15 @@ class Throughput(Frozen):
     runs: list[ThroughputRun]
 
 
+class StackCost(Frozen):
+    """The stack as `moe run` runs it, beyond requests: start-up, and cost at rest."""
+
+    first_start_s: float | None = Field(description="Broker log formatted, topics, services.")
+    warm_restart_s: float | None = Field(description="Stopped, then started on the same log.")
+    idle_seconds: float
+    idle_cpu_pct: float = Field(description="Broker and services with nothing in flight.")
+
+
 class Target(Frozen):
     name: str
     limit: str
@@ -173,3 +182,4 @@ class BenchReport(Frozen):
     real_model: RealModel | None = Field(
         default=None, description="SmolLM2 on the previous and the chosen model server."
     )
+    stack: StackCost | None = None

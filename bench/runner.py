@@ -24,7 +24,7 @@ from bench.pipeline import measure_pipeline
 from bench.processes import REPO, SCRIPTED_MODEL, Processes, running
 from bench.profiling import Profiler, ServiceProfile
 from bench.real_model import RealModel, measure_real_model
-from bench.report import BenchReport, BrokerFloor, HopCost, Meta, Throughput
+from bench.report import BenchReport, BrokerFloor, HopCost, Meta, StackCost, Throughput
 from bench.stats import Distribution
 from bench.targets import evaluate
 from bench.throughput import ThroughputRun, closed_loop
@@ -34,6 +34,7 @@ from contracts.wire import FETCH_MAX_WAIT_MS
 log = structlog.get_logger("bench")
 GATEWAY_MODEL = "moe-orchestrator"
 CLIENT = "bench-client"
+IDLE_SETTLE_S = 2.0
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Measured:
     cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
     profiles: list[ServiceProfile] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
+    stack: StackCost | None = None
 
 
 def endpoints(procs: Processes) -> list[Endpoint]:
@@ -165,8 +167,6 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
         sampler.start()
         idle: dict[str, float] = {}
         try:
-            log.info("phase", name="idle", seconds=config.idle_seconds)
-            idle = await idle_cpu(sampler, config.idle_seconds)
             log.info("phase", name="broker floor", messages=config.floor_messages)
             out.floor = await round_trips(procs.bootstrap, config.floor_messages)
             for variant in hop.VARIANTS:
@@ -176,9 +176,21 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
                 )
             await measure_latency(config, procs, out)
             await measure_throughput(config, procs, sampler, out)
+            # At rest after the load, as a stack is most of its life.
+            await asyncio.sleep(IDLE_SETTLE_S)
+            log.info("phase", name="idle", seconds=config.idle_seconds)
+            idle = await idle_cpu(sampler, config.idle_seconds)
         finally:
             memory = await sampler.stop(idle)
         litellm_reason = procs.litellm_reason
+        stack_names = [component.name for component in procs.stack.components]
+        log.info("phase", name="warm restart")
+        out.stack = StackCost(
+            first_start_s=procs.first_start_s,
+            warm_restart_s=await procs.restart_stack(),
+            idle_seconds=config.idle_seconds,
+            idle_cpu_pct=round(sum(idle.get(name, 0.0) for name in stack_names), 1),
+        )
     # After the scripted scenarios, in a stack of its own: a real model takes the cores.
     real = await measure_real_model(config)
     head, dirty = await commit()
@@ -232,7 +244,8 @@ def build_report(
         litellm=litellm,
         memory=memory,
         cpu_ms_per_request=out.cpu_ms_per_request,
-        targets=evaluate(single, relay, cache, pipeline, throughput, litellm),
+        targets=evaluate(single, relay, cache, pipeline, throughput, litellm, out.stack),
         profiles=out.profiles,
         real_model=real,
+        stack=out.stack,
     )

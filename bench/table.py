@@ -134,7 +134,7 @@ def _verdict(target: Target) -> str:
 
 
 def targets_table(report: BenchReport) -> Table:
-    table = Table(title="Targets (issue 4)", title_justify="left")
+    table = Table(title="Targets", title_justify="left")
     for column in ("target", "limit", "value", "verdict", "note"):
         table.add_column(column)
     for target in report.targets:
@@ -160,6 +160,17 @@ def memory_table(report: BenchReport) -> Table:
     return table
 
 
+def stack_line(report: BenchReport) -> str:
+    stack = report.stack
+    if stack is None:
+        return "stack: not measured"
+    return (
+        f"stack: first start {_num(stack.first_start_s, 1)} s (broker log formatted) · "
+        f"warm restart {_num(stack.warm_restart_s, 1)} s · at rest "
+        f"{stack.idle_cpu_pct:.1f} % of a core over {stack.idle_seconds:g} s (broker + services)"
+    )
+
+
 def show(report: BenchReport, console: Console) -> None:
     meta = report.meta
     console.print(
@@ -170,6 +181,7 @@ def show(report: BenchReport, console: Console) -> None:
     tables = (latency_table, breakdown_table, throughput_table, targets_table, memory_table)
     for table in tables:
         console.print(table(report))
+    console.print(stack_line(report), highlight=False)
     real = report.real_model
     if real is not None and real.measured:
         console.print(real_model_table(real))

@@ -9,11 +9,17 @@ from bench.report import (
     LiteLLMSide,
     RelayDelay,
     SingleExpert,
+    StackCost,
     Target,
     Throughput,
 )
 
 MIN_RPS_AT_TOP = 100.0
+# Issue 19 (Apache Kafka): relative to this run's baselines, no lower than on Tansu.
+MAX_TTFT_VS_LITELLM = 0.9
+MIN_TOP_VS_LITELLM = 2.2
+MIN_TOP_VS_DIRECT = 0.20
+MAX_IDLE_STACK_PCT = 5.0
 
 
 def _at_most(name: str, value: float | None, limit: float, unit: str, note: str = "") -> Target:
@@ -35,6 +41,7 @@ def evaluate(
     pipeline: FullPipeline,
     throughput: Throughput,
     litellm: LiteLLMSide,
+    stack: StackCost | None = None,
 ) -> list[Target]:
     targets = [
         _at_most("single-expert TTFT added, p50", single.ttft.added_ms.p50, 15, "ms"),
@@ -71,11 +78,48 @@ def evaluate(
     errors = sum(run.errors for run in gateway_runs)
     targets.append(_at_most("errors under load (all levels)", float(errors), 0, "errors"))
     reason = litellm.reason or "not measured"
-    for label, ratio in (
-        ("TTFT", litellm.ours_over_litellm_added_ttft),
-        ("total", litellm.ours_over_litellm_added_total),
+    for label, ratio, limit in (
+        ("TTFT", litellm.ours_over_litellm_added_ttft, MAX_TTFT_VS_LITELLM),
+        ("total", litellm.ours_over_litellm_added_total, 1.0),
     ):
         value = ratio.p50 if ratio is not None else None
         note = "ours added / LiteLLM added" if value is not None else reason
-        targets.append(_at_most(f"added {label} vs LiteLLM's, p50", value, 1.0, "x", note))
+        targets.append(_at_most(f"added {label} vs LiteLLM's, p50", value, limit, "x", note))
+    litellm_p99 = relay.litellm.p99 if relay.litellm is not None else None
+    if litellm_p99 is not None:
+        targets.append(
+            _at_most("per-token relay delay p99 vs LiteLLM's", relay.ours.p99, litellm_p99, "ms")
+        )
+    targets += _relative_throughput(throughput)
+    if stack is not None:
+        targets.append(
+            _at_most(
+                f"idle stack CPU over {stack.idle_seconds:g} s (broker + services)",
+                stack.idle_cpu_pct,
+                MAX_IDLE_STACK_PCT,
+                "% of a core",
+            )
+        )
     return targets
+
+
+def _relative_throughput(throughput: Throughput) -> list[Target]:
+    """Requests/s at the top concurrency over LiteLLM's and over the model's own."""
+    top = max((run.concurrency for run in throughput.runs), default=None)
+    rates = {run.path: run.requests_per_s for run in throughput.runs if run.concurrency == top}
+    ours = rates.get("gateway")
+    found = []
+    for path, floor in (("litellm", MIN_TOP_VS_LITELLM), ("direct", MIN_TOP_VS_DIRECT)):
+        theirs = rates.get(path)
+        value = round(ours / theirs, 3) if ours is not None and theirs else None
+        found.append(
+            Target(
+                name=f"throughput at concurrency {top} vs {path}",
+                limit=f">= {floor:g} x",
+                value=value,
+                unit="x",
+                met=None if value is None else value >= floor,
+                note="not measured" if value is None else None,
+            )
+        )
+    return found

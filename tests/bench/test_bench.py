@@ -102,8 +102,18 @@ def test_throughput_memory_and_targets_are_all_there(run: Run) -> None:
     assert all(memory[name]["idle_cpu_pct"] is not None for name in MEASURED)
     names = " ".join(t["name"] for t in raw["targets"])
     for expected in ("TTFT added, p50", "relay delay", "cache hit", "full pipeline",
-                     "throughput", "errors", "LiteLLM"):  # fmt: skip
+                     "throughput", "errors", "LiteLLM", "vs LiteLLM's", "vs direct",
+                     "idle stack"):  # fmt: skip
         assert expected in names
+
+
+def test_the_stack_start_and_its_cost_at_rest_are_measured(run: Run) -> None:
+    raw, _, stdout = run
+    stack = raw["stack"]
+    # A first start formats the broker's log; the warm restart reuses it.
+    assert stack["first_start_s"] > 0 and stack["warm_restart_s"] > 0
+    assert stack["idle_cpu_pct"] >= 0 and stack["idle_seconds"] > 0
+    assert "warm restart" in stdout
 
 
 def test_the_chart_and_the_table_are_produced(run: Run) -> None:
