@@ -8,7 +8,7 @@ STAMP := .venv/.setup-done
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml deploy/local/setup.sh deploy/kafka/pom.xml
+$(STAMP): pyproject.toml deploy/local/setup.sh deploy/kafka/pom.xml deploy/local/install_llama_server.py
 	@bash deploy/local/setup.sh
 	@touch $(STAMP)
 
