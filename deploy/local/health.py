@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from pathlib import Path
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
@@ -20,6 +22,13 @@ async def http_ok(url: str) -> bool:
     async with _probe_client() as client:
         response = await client.get(url)
     return response.status_code == 200
+
+
+async def file_fresh(path: Path, max_age_s: float) -> bool:
+    """The file was rewritten within `max_age_s` (a worker's liveness file: its event
+    loop still runs); a missing file raises, which a probe reports."""
+    stat = await asyncio.to_thread(path.stat)
+    return time.time() - stat.st_mtime < max_age_s
 
 
 async def tcp_open(host: str, port: int) -> bool:

@@ -10,10 +10,11 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
+from contracts.liveness import HEARTBEAT_INTERVAL_S
 from deploy.local.component import Component, HealthCheck
 from deploy.local.config import StackConfig
 from deploy.local.errors import StackError
-from deploy.local.health import http_ok
+from deploy.local.health import file_fresh, http_ok
 
 FASTSTREAM_READY = "FastStream app started successfully"
 """Logged by a FastStream app once its subscribers have joined their consumer groups.
@@ -22,7 +23,10 @@ committed offset for its group yet can be skipped; "alive for a few seconds" pro
 weak on 2 cores (the join alone takes about 5 s with several services starting)."""
 
 SETTLE_S = 2.0
+# Liveness: the process serves. The gateway's /health is 503 when a stage behind it
+# cannot answer, which restarting the gateway would not mend.
 LIVENESS_PATH = {"gateway": "/health/live", "tools": "/health"}
+LIVENESS_MAX_AGE_S = 3 * HEARTBEAT_INTERVAL_S  # three missed heartbeats
 """Each service must still be alive this long after it reported ready."""
 
 
@@ -82,16 +86,23 @@ def service_component(spec: ServiceSpec, config: StackConfig) -> Component:
     base = f"http://{host}:{port}" if port else None
     log_path = config.log_dir / f"{spec.name}.log"
     health: HealthCheck | None = partial(http_ok, f"{base}/health") if base else None
+    env = service_env(config)
+    liveness: HealthCheck | None = None
+    if base:
+        liveness = partial(http_ok, f"{base}{LIVENESS_PATH[spec.name]}")
+    else:  # a pure Kafka worker rewrites its liveness file at every heartbeat
+        beat_file = config.state_dir / "liveness" / spec.name
+        beat_file.parent.mkdir(parents=True, exist_ok=True)
+        env[f"{spec.name.upper()}_LIVENESS_FILE"] = str(beat_file)
+        liveness = partial(file_fresh, beat_file, LIVENESS_MAX_AGE_S)
     return Component(
         name=spec.name,
         command=[sys.executable, "-m", f"services.{spec.name}"],
         log_path=log_path,
-        env=service_env(config),
+        env=env,
         health=health,
         ready_text=None if base else FASTSTREAM_READY,
-        # Liveness: the process serves. The gateway's /health is 503 when a stage behind
-        # it cannot answer, which restarting the gateway would not mend.
-        liveness=partial(http_ok, f"{base}{LIVENESS_PATH[spec.name]}") if base else None,
+        liveness=liveness,
         ports={"HTTP port": port} if port else {},
         url=base,
         startup_timeout_s=90.0,

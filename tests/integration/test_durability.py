@@ -19,6 +19,7 @@ from contracts.inference import ExpertModel, InferenceServer
 from contracts.topics import FEEDBACK, PLANS, REQUESTS
 from contracts.wire import event_headers
 from deploy.local import LocalStack, StackConfig, free_port
+from deploy.local.health import file_fresh
 from deploy.local.supervisor import Supervisor
 from tests.support.gateway import gateway_client
 from tests.support.topics import read_topic
@@ -98,6 +99,9 @@ async def test_a_restarted_stack_keeps_its_events_and_serves_cached_answers(
     # The first ask's trail is still on its topics, and its answer came from the cache
     # view rebuilt from moe.answers: no model call, the same words.
     assert request["messages"][0]["content"] == question
+    # Each pure Kafka worker beats into the liveness file the launcher watches.
+    for worker in ("planner", "experts", "merger"):
+        assert await file_fresh(stack.config.state_dir / "liveness" / worker, 30.0)
     assert hit_plan["cache_hit"]["answer"] == first.choices[0].message.content
     assert again.choices[0].message.content == first.choices[0].message.content
     assert scripted.calls == []
