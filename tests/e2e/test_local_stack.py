@@ -5,32 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
 from contracts.model_load import read_model_load
-from deploy.local import LocalStack, StackConfig, free_port
+from deploy.local import LocalStack, StackConfig
 from deploy.local.llm import PARALLEL_SLOTS
+from tests.support.stack import local_stack_config
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack_config(tmp_path_factory: pytest.TempPathFactory) -> StackConfig:
-    return StackConfig(
-        broker_port=free_port(),
-        controller_port=free_port(),
-        state_dir=Path(tmp_path_factory.mktemp("stack-state")),
-        graph_port=free_port(),
-        bolt_port=free_port(max_port=32767),
-        llm_port=free_port(),
-        gateway_port=free_port(),
-        tools_port=free_port(),
-        log_dir=Path(tmp_path_factory.mktemp("stack-logs")),
-    )
+    return local_stack_config(tmp_path_factory, "stack")
 
 
 @pytest.fixture(scope="module")

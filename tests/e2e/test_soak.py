@@ -13,7 +13,8 @@ import pytest
 from bench.soak_config import SoakConfig
 from bench.soak_mix import MixProfile
 from bench.soak_run import soak
-from deploy.local import LocalStack, StackConfig, free_port
+from deploy.local import LocalStack
+from tests.support.stack import local_stack_config
 
 pytestmark = pytest.mark.e2e
 
@@ -22,17 +23,7 @@ MINUTES = 1.5
 
 @pytest.fixture(scope="module")
 async def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    config = StackConfig(
-        broker_port=free_port(),
-        controller_port=free_port(),
-        state_dir=Path(tmp_path_factory.mktemp("soak-stack-state")),
-        graph_port=free_port(),
-        bolt_port=free_port(max_port=32767),
-        llm_port=free_port(),
-        gateway_port=free_port(),
-        tools_port=free_port(),
-        log_dir=Path(tmp_path_factory.mktemp("soak-stack-logs")),
-    )
+    config = local_stack_config(tmp_path_factory, "soak-stack")
     async with LocalStack(config):
         yield config.api_url.removesuffix("/v1")
 
