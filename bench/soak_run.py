@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import time
 from contextlib import AsyncExitStack
 from urllib.parse import urlsplit
@@ -66,7 +67,7 @@ class Soak:
         self.client = new_client(config.api_url, config.timeout_s)
         self.started = time.monotonic()
         self.ends = self.started + 60 * config.minutes
-        self.count = max(1, int(-(-config.minutes // 1)))  # minutes, the last maybe partial
+        self.count = max(1, math.ceil(config.minutes))  # the last minute may be partial
         self.buckets = [MinuteBucket(i + 1) for i in range(self.count)]
         self.minutes: list[Minute] = []
 
@@ -135,6 +136,19 @@ class Soak:
         return self.minutes
 
 
+async def _lag_probe(bootstrap: str, stack: AsyncExitStack) -> LagProbe | None:
+    """A started probe, or None (and a log line) if the broker does not answer: the soak
+    still runs, it is the stack's answers that it measures."""
+    probe = LagProbe(bootstrap)
+    stack.push_async_callback(probe.close)
+    try:
+        await probe.start()
+    except Exception as exc:  # an unreachable broker is a finding, reported per minute
+        log.warning("no consumer-group figures", bootstrap=bootstrap, error=repr(exc))
+        return None
+    return probe
+
+
 async def soak(config: SoakConfig, console: Console | None = None) -> tuple[list[Minute], Verdict]:
     """Run the soak against a running stack; raises NotAStack before sending anything."""
     console = console or Console(highlight=False, soft_wrap=True)
@@ -148,10 +162,6 @@ async def soak(config: SoakConfig, console: Console | None = None) -> tuple[list
         f"seed {config.seed}; processes: {names}; broker: {bootstrap or 'unknown'}"
     )
     async with AsyncExitStack() as stack:
-        probe = None
-        if config.lag and bootstrap:
-            probe = LagProbe(bootstrap)
-            stack.push_async_callback(probe.close)
-            await probe.start()
+        probe = await _lag_probe(bootstrap, stack) if config.lag and bootstrap else None
         minutes = await Soak(config, processes, probe, console).run()
     return minutes, verdict(minutes, config.max_error_share)
