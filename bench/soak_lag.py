@@ -56,11 +56,13 @@ class LagProbe:
             return {}
 
     async def _partitions(self) -> list[TopicPartition]:
-        topics = await self._consumer.topics()
+        # From the broker each time (the consumer's own metadata covers only topics it
+        # has been asked about, which on Kafka is none at first).
+        described = await self._admin.describe_topics(sorted(await self._admin.list_topics()))
         return [
-            TopicPartition(topic, partition)
-            for topic in sorted(topics)
-            for partition in sorted(self._consumer.partitions_for_topic(topic) or ())
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in described
+            for partition in topic["partitions"]
         ]
 
     async def _groups(self) -> dict[str, GroupView]:
