@@ -11,15 +11,15 @@ from aiokafka.admin import AIOKafkaAdminClient
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
 
-def _probe_client() -> httpx.AsyncClient:
+def probe_client(timeout_s: float = 2.0) -> httpx.AsyncClient:
     """A client for plain-HTTP loopback probes. Without TLS verification set up: loading
     the CA bundle costs ~50 ms of CPU per client, and the supervisor probes every 10 s."""
-    return httpx.AsyncClient(timeout=2.0, verify=False)
+    return httpx.AsyncClient(timeout=timeout_s, verify=False)
 
 
 async def http_ok(url: str) -> bool:
     """GET `url` answers 200."""
-    async with _probe_client() as client:
+    async with probe_client() as client:
         response = await client.get(url)
     return response.status_code == 200
 

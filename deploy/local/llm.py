@@ -14,11 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-import httpx
-
 from deploy.local.binaries import llama_server_binary, model_file
 from deploy.local.component import Component
-from deploy.local.health import http_ok
+from deploy.local.health import http_ok, probe_client
 
 MODEL_ALIAS = "smollm2"
 CONTEXT_TOKENS = 4096
@@ -93,7 +91,7 @@ async def model_answers(base_url: str) -> bool:
         "messages": [{"role": "user", "content": "Hi"}],
         "max_tokens": 1,
     }
-    async with httpx.AsyncClient(timeout=2.5) as client:
+    async with probe_client(timeout_s=2.5) as client:
         response = await client.post(f"{base_url}/chat/completions", json=body)
     return response.status_code == 200 and bool(response.json().get("choices"))
 
