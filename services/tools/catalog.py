@@ -6,13 +6,37 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from services.tools import arithmetic, data, dates, network, symbolic, text, units
+from services.tools import (
+    arithmetic,
+    data,
+    dates,
+    finance,
+    network,
+    probability,
+    structured,
+    symbolic,
+    text,
+    units,
+    zones,
+)
 from services.tools.math_text import math_from_text
 from services.tools.registry import Result, Tool, ToolError
 
 TOOLS: dict[str, Tool[Any]] = {
     tool.name: tool
-    for family in (arithmetic, symbolic, dates, units, text, data, network)
+    for family in (
+        arithmetic,
+        symbolic,
+        dates,
+        zones,
+        units,
+        finance,
+        probability,
+        text,
+        data,
+        structured,
+        network,
+    )
     for tool in family.TOOLS
 }
 MATH_NODE = "symbolic_math"
@@ -44,5 +68,6 @@ def execute(name: str, args: Mapping[str, Any] | None) -> Result:
     """Validate and run one call; ToolError is the only failure a caller should see."""
     if name == MATH_TEXT:
         task = str((args or {}).get("task", ""))
-        return _json_safe(TOOLS[MATH_NODE].func(math_from_text(task)))
+        math = TOOLS[MATH_NODE]
+        return _json_safe(math.check_output(math.func(math_from_text(task))))
     return _json_safe(get_tool(name).run(args))
