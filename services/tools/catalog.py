@@ -55,12 +55,19 @@ def specs() -> list[dict[str, Any]]:
     return [tool.spec() for tool in TOOLS.values()]
 
 
+MAX_RESULT_CHARS = 1_000_000
+"""Largest result (as JSON) any interface hands out; a bigger one is `result_too_large`."""
+
+
 def _json_safe(result: Result) -> Result:
     """Every interface sends results as JSON, where infinities and NaN do not exist."""
     try:
-        json.dumps(result, allow_nan=False)
+        size = len(json.dumps(result, allow_nan=False))
     except ValueError:
         raise ToolError("the result is not a finite number", None, "resource_limit") from None
+    if size > MAX_RESULT_CHARS:
+        message = f"the result is {size:,} characters of JSON (limit {MAX_RESULT_CHARS:,})"
+        raise ToolError(message, None, "result_too_large")
     return result
 
 

@@ -21,6 +21,7 @@ ErrorCode = Literal[
     "internal",
 ]
 Result = dict[str, Any]
+MAX_EXACT_VALUES = 20
 
 
 class ToolError(Exception):
@@ -103,6 +104,21 @@ class Tool(Generic[ArgsT]):
             message = f"result breaks its schema at {detail['loc']}: {detail['msg']}"
             raise ToolError(message, None, "internal") from None
         return result
+
+    def exact_values(self, result: Result) -> list[str]:
+        """The `exact` fields' values as text, for the merger's precision guard: scalars
+        and the scalars of lists, never booleans or empty text."""
+        values: list[str] = []
+        for key in self.exact:
+            value = result.get(key)
+            items = value if isinstance(value, list) else [value]
+            values += [
+                str(v)
+                for v in items
+                if isinstance(v, int | float | str) and not isinstance(v, bool) and v != ""
+            ]
+        shown = [v for v in dict.fromkeys(values) if len(v) <= 200]
+        return shown[:MAX_EXACT_VALUES]
 
     def spec(self) -> dict[str, Any]:
         """The shape the planner, GET /tools and MCP tools/list all publish."""
