@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from contracts.events import ToolSwitched
 from contracts.http_errors import error_body
 from contracts.topics import TOOL_SWITCHES
-from contracts.wire import publish_event
+from contracts.wire import NotDelivered, publish_event
 from services.tools.catalog import TOOLS
 from services.tools.settings import ToolsSettings
 from services.tools.switches import ToolSwitches
@@ -55,7 +55,12 @@ def build_admin_router(
             return JSONResponse(error_body(404, message, "unknown_tool", "name"), status_code=404)
         event = ToolSwitched(request_id=name, tool=name, enabled=body.enabled, reason=body.reason)
         if broker is not None:
-            await publish_event(broker, event, TOOL_SWITCHES)
+            try:
+                await publish_event(broker, event, TOOL_SWITCHES)
+            except NotDelivered as exc:
+                # Not applied here either: a switch on one instance only would be a lie.
+                message = f"the switch was not recorded: {exc}"
+                return JSONResponse(error_body(503, message, "unavailable", None), 503)
         switches.apply(event)  # this instance at once; the others as the event arrives
         return {"tool": name, "enabled": body.enabled, "disabled": switches.disabled()}
 

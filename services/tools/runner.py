@@ -90,6 +90,7 @@ class ToolRunner:
         return (await self.call(name, args)).result
 
     async def math_from_task(self, task: str) -> Result:
+        self.switches.check(MATH_NODE)
         return await self.pool.run(MATH_TEXT, {"task": task[:2000]}, self.timeout, "task")
 
     async def _dispatch(self, event: TaskAssigned) -> tuple[str, Result]:

@@ -106,9 +106,13 @@ def _tree_summary(document: Any) -> dict[str, Any]:
     return {"top_level": _JSON_TYPES.get(type(document), "string"), **counts}
 
 
+def _not_json(constant: str) -> Any:
+    raise Malformed(f"{constant} is not a JSON value")
+
+
 def _json(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise Malformed(exc.msg, exc.lineno, exc.colno) from None
     except RecursionError:

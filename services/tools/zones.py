@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -99,13 +100,22 @@ class TimezoneConvertArgs(ToolArgs):
     fold: Fold | None = Field(default=None, description=_FOLD_HELP)
 
 
+def _in_range(compute: Callable[[], Result]) -> Result:
+    """A time within hours of year 1 or 9999 can have no UTC equivalent in range."""
+    try:
+        return compute()
+    except OverflowError:
+        raise ToolError("the time or its conversion is outside the years 1-9999", "time") from None
+
+
 def timezone_convert(args: TimezoneConvertArgs) -> Result:
+    return _in_range(lambda: _convert(args))
+
+
+def _convert(args: TimezoneConvertArgs) -> Result:
     source_zone, target_zone = zone(args.from_zone, "from_zone"), zone(args.to_zone, "to_zone")
     source = localise(_naive(args.time, "time"), source_zone, args.fold, "time")
-    try:
-        target = source.astimezone(target_zone)
-    except OverflowError:
-        raise ToolError("the converted time is outside the years 1-9999", "time") from None
+    target = source.astimezone(target_zone)
     return {
         "from": describe(source),
         "to": describe(target),
@@ -123,6 +133,10 @@ class TimeFactsArgs(ToolArgs):
 
 
 def time_facts(args: TimeFactsArgs) -> Result:
+    return _in_range(lambda: _facts(args))
+
+
+def _facts(args: TimeFactsArgs) -> Result:
     where = zone(args.zone, "zone")
     if args.time == "now":
         moment = datetime.now(UTC).astimezone(where)

@@ -29,6 +29,12 @@ def test_json_summary_hash_and_no_echo() -> None:
     assert SECRET not in json.dumps(result)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "[-Infinity]"])
+def test_json_has_no_nan_or_infinity(constant: str) -> None:
+    result = call("structured_validate", format="json", text=constant)
+    assert result["well_formed"] is False and "not a JSON value" in result["error"]["message"]
+
+
 def test_malformed_json_gives_line_and_column() -> None:
     result = call("structured_validate", format="json", text='{\n  "a": 1,\n  "b": }')
     assert (result["well_formed"], result["valid"]) == (False, False)

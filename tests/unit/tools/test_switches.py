@@ -128,3 +128,10 @@ async def test_switch_events_reach_the_kafka_worker(
         await test_broker.publish(task.model_dump(mode="json"), task_topic("tool"), key=b"req-1")
         result = await inbox.first(RESULTS)
     assert result.output == "" and "switched off" in (result.error or "")
+
+
+async def test_a_worded_math_task_respects_the_math_tool_switch(pool: WorkerPool) -> None:
+    runner = ToolRunner(pool, 5.0, ToolSwitches(disabled=["symbolic_math"]))
+    event = assigned(None, None, category="math", task="Differentiate x^2")
+    result = await runner.run_task(event, "tools-test")
+    assert result.output == "" and "switched off" in (result.error or "")

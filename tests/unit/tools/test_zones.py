@@ -106,3 +106,19 @@ def test_round_trip_returns_the_same_wall_clock_time(
         back = call("timezone_convert", **back_args, fold="later")
     assert back["result"] == moment.isoformat()
     assert back["utc"] == there["utc"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("time_facts", {"time": "0001-01-01T00:00:00+00:00", "zone": "America/New_York"}),
+        ("time_facts", {"time": "0001-01-01T00:00:00", "zone": "Asia/Tokyo"}),
+        ("time_facts", {"time": "9999-12-31T23:59:59", "zone": "America/New_York"}),
+        (
+            "timezone_convert",
+            {"time": "0001-01-01T00:00", "from_zone": "Asia/Tokyo", "to_zone": "UTC"},
+        ),
+    ],
+)
+def test_times_at_the_calendar_edges_are_refused(tool: str, args: dict[str, str]) -> None:
+    assert fails(tool, **args).argument == "time"
