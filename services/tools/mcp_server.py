@@ -12,7 +12,7 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
-from services.tools.catalog import TOOLS, specs
+from services.tools.catalog import spec_of, specs
 from services.tools.registry import ToolError
 from services.tools.runner import ToolRunner, render
 
@@ -24,8 +24,8 @@ INSTRUCTIONS = (
 
 
 def _input_schema(name: str) -> dict[str, Any] | None:
-    tool = TOOLS.get(name)
-    return tool.args.model_json_schema() if tool else None
+    spec = spec_of(name)
+    return spec["parameters"] if spec else None
 
 
 def build_mcp_server(runner: ToolRunner) -> Server[Any]:

@@ -117,12 +117,30 @@ def _binomial(args: ProbabilityArgs) -> Fraction:
     p: Fraction = _need(args.p, "p", "binomial")
     if not 0 <= p <= 1:
         raise ToolError("a probability is between 0 and 1", "p")
-    # Every term has the denominator b**n: its size bounds the cost of the whole sum.
-    _afford(n * math.log10(p.denominator) + n * math.log10(2), "n")
-    a, b = p.numerator, p.denominator
     terms = _in_range(k, args.comparison, 0, n)
-    total = sum(math.comb(n, i) * a**i * (b - a) ** (n - i) for i in terms if i <= n)
-    return Fraction(total, b**n)
+    if p in (0, 1):  # a sure outcome: X is 0 or n
+        return Fraction(int((0 if p == 0 else n) in terms))
+    # With p = a/b every term is C(n,i) a^i (b-a)^(n-i) / b^n, at most 1, and b >= 2:
+    # b^n bounds the size of every intermediate integer, C(n,i) included.
+    _afford(n * math.log10(p.denominator), "n")
+    a, b = p.numerator, p.denominator
+    return Fraction(_binomial_sum(n, a, b - a, terms), b**n)
+
+
+def _binomial_sum(n: int, a: int, c: int, terms: range) -> int:
+    """Sum of C(n,i) a^i c^(n-i) over `terms`, each term from the previous one by exact
+    integer steps (no power or binomial recomputed from scratch)."""
+    first = terms.start
+    if first > n:
+        return 0
+    comb, a_power, c_power = math.comb(n, first), a**first, c ** (n - first)
+    total = 0
+    for i in range(first, min(terms.stop, n + 1)):
+        total += comb * a_power * c_power
+        comb = comb * (n - i) // (i + 1)
+        a_power *= a
+        c_power //= c  # c >= 1 when 0 < p < 1, and c^(n-i) is divisible by c until i = n
+    return total
 
 
 def _hypergeometric(args: ProbabilityArgs) -> Fraction:
