@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from contracts.lifecycle import bounded
 from services.tools.admin import build_admin_router
+from services.tools.catalog import TOOLS
 from services.tools.handlers import build_broker
 from services.tools.heartbeat import heartbeat_loop
 from services.tools.http_api import build_http_router
@@ -50,7 +51,8 @@ async def _start_kafka(
 def create_app(settings: ToolsSettings | None = None) -> FastAPI:
     settings = settings or ToolsSettings()
     pool = WorkerPool(settings.pool_size, settings.worker_memory_mb)
-    runner = ToolRunner(pool, settings.tool_timeout, ToolSwitches(settings.disabled_tools))
+    switches = ToolSwitches(settings.disabled_tools, known=TOOLS)
+    runner = ToolRunner(pool, settings.tool_timeout, switches)
     research = Research(settings) if settings.research_enabled else None
     broker = build_broker(settings, runner, research) if settings.kafka_enabled else None
     sessions = build_session_manager(build_mcp_server(runner), settings.host)

@@ -27,8 +27,11 @@ log = structlog.get_logger()
 class ToolSwitches:
     """Which tools are on, in this process."""
 
-    def __init__(self, disabled: Iterable[str] = ()) -> None:
+    def __init__(self, disabled: Iterable[str] = (), known: Iterable[str] | None = None) -> None:
         self._configured = frozenset(disabled)
+        unknown = sorted(self._configured - set(known)) if known is not None else []
+        if unknown:  # a typo would otherwise leave the tool on without a word
+            raise ValueError(f"TOOLS_DISABLED_TOOLS names no such tool: {', '.join(unknown)}")
         self._switched: dict[str, bool] = {}
 
     def enabled(self, name: str) -> bool:

@@ -39,6 +39,12 @@ def test_latest_switch_wins_over_the_setting() -> None:
     assert (info.value.code, info.value.argument) == ("tool_disabled", "tool")
 
 
+def test_a_misspelt_tool_in_the_setting_fails_at_start() -> None:
+    settings = ToolsSettings(kafka_enabled=False, searxng_url="", disabled_tools=["hash_txt"])
+    with pytest.raises(ValueError, match="hash_txt"):
+        create_app(settings)
+
+
 @pytest.fixture(scope="module")
 async def base_url() -> AsyncIterator[str]:
     settings = ToolsSettings(
