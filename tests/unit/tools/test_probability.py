@@ -7,7 +7,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.tools.helpers import call, fails
@@ -91,6 +91,7 @@ def test_sizes_and_bad_input_are_refused(args: dict[str, object], argument: str,
     assert (error.argument, error.code) == (argument, code)
 
 
+@settings(deadline=None)  # values, not timing: the machine is noisy
 @given(st.integers(min_value=0, max_value=200), st.integers(min_value=0, max_value=200))
 def test_combinations_and_permutations_agree(n: int, k: int) -> None:
     comb = int(call("exact_probability", operation="combinations", n=n, k=k)["result"])
@@ -98,6 +99,7 @@ def test_combinations_and_permutations_agree(n: int, k: int) -> None:
     assert comb == math.comb(n, k) and perm == comb * math.factorial(k) * (k <= n)
 
 
+@settings(max_examples=50, deadline=None)
 @given(
     st.integers(min_value=1, max_value=60),
     st.fractions(min_value=0, max_value=1, max_denominator=50),
