@@ -5,9 +5,18 @@ a judge altered or dropped one."""
 from __future__ import annotations
 
 import pytest
+from faststream.kafka import TestKafkaBroker
 
-from contracts import AnswerCommitted, PlanCreated, TaskResult, TaskSpec
+from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
+from contracts import AnswerCommitted, PlanCreated, ReplyChunk, ReplyDone, TaskResult, TaskSpec
+from contracts.inference import InferenceServer
+from contracts.topics import ANSWERS, PLANS, REPLIES, RESULTS
+from contracts.wire import make_broker
+from services.merger.app import create_app
 from services.merger.precision_guard import NOTE, guard, missing_values, numbers_in
+from services.merger.settings import MergerSettings
+from tests.support.servers import serve
+from tests.unit.conftest import capture
 
 
 @pytest.mark.parametrize(
@@ -102,3 +111,37 @@ def test_a_misquoted_value_gets_the_tool_block_appended_and_recorded() -> None:
 def test_failed_tools_and_expert_results_are_not_checked() -> None:
     failed = TOOL.model_copy(update={"error": "calculate: boom", "output": ""})
     assert guard(PLAN, [failed, EXPERT], "No numbers here.", seq=2).corrections == []
+
+
+async def test_the_merger_corrects_a_judge_that_misquotes_a_tool() -> None:
+    """The in-memory lane of tests/integration/test_precision_guard.py: the merger on
+    FastStream's test broker, the judge a scripted model over real HTTP."""
+    scripted = ScriptedModel()
+    scripted.reset(Script(tokens=["The", " answer", " is", " 41", "."]))
+    async with serve(create_scripted_app(scripted)) as url:
+        server = InferenceServer(name="judge", url=f"{url}/v1", timeout=5)
+        settings = MergerSettings(
+            inference_servers=[server], judge_model="scripted-judge", judge_endpoint="judge"
+        )
+        broker = make_broker("unused:9092", "merger")
+        create_app(settings, broker)
+        seen = capture(broker, [REPLIES, ANSWERS])
+        plan = PLAN.model_copy(update={"request_id": "req-m"})
+        output = "calculate\nexpression: 6*7\nresult: 42"
+        tool = TOOL.model_copy(
+            update={"request_id": "req-m", "exact_values": ["42"], "output": output}
+        )
+        expert = EXPERT.model_copy(update={"request_id": "req-m"})
+        async with TestKafkaBroker(broker) as test_broker:
+            for event, topic in ((plan, PLANS), (tool, RESULTS), (expert, RESULTS)):
+                await test_broker.publish(event.model_dump(mode="json"), topic)
+            replies = await seen.wait_for(REPLIES, 7)
+            [answer] = await seen.wait_for(ANSWERS)
+    *judged, appended, done = replies
+    assert [c.delta for c in judged] == ["The", " answer", " is", " 41", "."]
+    assert isinstance(appended, ReplyChunk) and appended.seq == 5
+    assert appended.delta == f"\n\n{NOTE}\n\ncalculate\nexpression: 6*7\nresult: 42"
+    assert isinstance(done, ReplyDone) and done.seq == 6
+    assert isinstance(answer, AnswerCommitted)
+    assert answer.answer == "The answer is 41." + appended.delta
+    assert [(c.tool, c.missing) for c in answer.precision_corrections] == [("calculate", ["42"])]
