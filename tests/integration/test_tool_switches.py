@@ -1,7 +1,8 @@
 """Tool switches across tools-service instances on the real broker: a tool switched off
-through one instance's admin route vanishes from every instance's GET /tools and is
-refused with tool_disabled there; an instance started afterwards starts with it off
-(moe.tool_switches is compacted and read from the beginning); switched on, it is back."""
+through one instance's admin route vanishes from every instance's GET /tools (so from
+the planner's catalog) and is refused with tool_disabled there; an instance started
+afterwards starts with it off (moe.tool_switches is compacted and read from the
+beginning); switched on, it is back."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from contracts.events import new_id
+from services.planner.tool_catalog import ToolCatalog
 from services.tools.app import create_app
 from services.tools.settings import ToolsSettings
 from tests.support.servers import serve
@@ -76,7 +78,11 @@ async def test_a_switch_holds_on_every_instance(
     await _until(second, present=False)
     async with httpx.AsyncClient(base_url=second) as client:
         refused = await client.post("/invoke", json={"tool": TOOL, "args": {"number": 4}})
+        # The planner's catalog, at its next refresh from this instance, lacks it too.
+        catalog = ToolCatalog(second)
+        await catalog.refresh(client)
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "tool_disabled")
+    assert catalog.get(TOOL) is None and catalog.get("calculate") is not None
 
     async with serve(create_app(_settings(kafka_url))) as late:
         await _until(late, present=False)  # replayed from the compacted topic
