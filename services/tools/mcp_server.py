@@ -18,8 +18,9 @@ from services.tools.runner import ToolRunner, render
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 INSTRUCTIONS = (
-    "Deterministic precision tools: prefer them to estimating any calculation, date, unit "
-    "conversion, hash, encoding, pattern match, statistic or subnet."
+    "Deterministic precision tools: prefer them to estimating any calculation, date, time "
+    "zone, money amount, probability, unit conversion, hash, encoding, pattern match, "
+    "statistic, document validation or subnet. Quote their values unchanged."
 )
 
 
