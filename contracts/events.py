@@ -163,6 +163,13 @@ class TaskResult(Event):
     streamed_chunks: int = Field(
         default=0, description="ReplyChunks this worker already published for the task."
     )
+    exact_values: list[str] = Field(
+        default=[],
+        description="A precision tool's exact values, which an answer must quote unchanged.",
+    )
+    result_hash: str | None = Field(
+        default=None, description="sha256 of a precision tool's canonical JSON result."
+    )
     started_at: float = Field(default_factory=time.time)
     first_token_at: float | None = None
     finished_at: float = Field(default_factory=time.time)
@@ -201,6 +208,20 @@ class ReplyError(Event):
     message: str
 
 
+class PrecisionCorrection(BaseModel):
+    """A precision tool's value the model-written answer altered or dropped, and what the
+    merger did about it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: str
+    tool: str = Field(description="The tool whose value was missing, e.g. 'calculate'.")
+    missing: list[str] = Field(description="Its exact values the answer did not contain.")
+    action: Literal["appended"] = Field(
+        default="appended", description="The tool's block was appended to the answer verbatim."
+    )
+
+
 class AnswerCommitted(Event):
     kind: Literal["answer.committed"] = "answer.committed"
     response_id: str
@@ -210,6 +231,9 @@ class AnswerCommitted(Event):
     task_ids: list[str] = []
     cache_key: str | None = Field(
         default=None, description="Cache the answer under this key; None: do not cache it."
+    )
+    precision_corrections: list[PrecisionCorrection] = Field(
+        default=[], description="Tool values the precision guard reinstated in the answer."
     )
 
 
@@ -227,6 +251,17 @@ class WorkerHeartbeat(Event):
     service: str
     capabilities: list[str] = []
     topics: list[str] = []
+
+
+class ToolSwitched(Event):
+    """An operator turned one precision tool off or on. Published on the compacted
+    moe.tool_switches keyed by the tool's name (`request_id` = the name), so the latest
+    switch per tool is kept for good and every tools instance replays it at start."""
+
+    kind: Literal["tool.switched"] = "tool.switched"
+    tool: str = Field(min_length=1, max_length=100)
+    enabled: bool
+    reason: str = Field(default="", max_length=500)
 
 
 class CanaryPing(Event):
@@ -269,6 +304,7 @@ AnyEvent = Annotated[
     | AnswerCommitted
     | FeedbackGiven
     | WorkerHeartbeat
+    | ToolSwitched
     | CanaryPing
     | CanaryPong
     | DeadLetter,

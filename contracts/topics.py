@@ -11,6 +11,7 @@ REPLIES: Final = "moe.replies"
 ANSWERS: Final = "moe.answers"
 FEEDBACK: Final = "moe.feedback"
 REGISTRY: Final = "moe.registry"
+TOOL_SWITCHES: Final = "moe.tool_switches"
 DLQ: Final = "moe.dlq"
 
 WorkerKind = Literal["expert", "tool", "graph", "research"]
@@ -37,13 +38,18 @@ def topic_partitions(per_request_topic: int = DEFAULT_REQUEST_PARTITIONS) -> dic
         raise ValueError("a topic needs at least one partition")
     keyed = [REQUESTS, PLANS, RESULTS, REPLIES, ANSWERS, FEEDBACK]
     keyed += [task_topic(kind) for kind in WORKER_KINDS]
-    return {**{topic: per_request_topic for topic in keyed}, REGISTRY: 1, DLQ: 1}
+    return {
+        **{topic: per_request_topic for topic in keyed},
+        REGISTRY: 1,
+        TOOL_SWITCHES: 1,
+        DLQ: 1,
+    }
 
 
 PARTITIONS: Final[dict[str, int]] = topic_partitions()
 
 
-COMPACTED: Final[frozenset[str]] = frozenset({REGISTRY})
+COMPACTED: Final[frozenset[str]] = frozenset({REGISTRY, TOOL_SWITCHES})
 """Keyed state topics: the broker keeps the latest event per key, for good."""
 
 DEFAULT_RETENTION_HOURS: Final = 168

@@ -29,6 +29,7 @@ from contracts.model_stream import (
 from contracts.topics import REPLIES
 from contracts.wire import Unconfirmed, publish_event
 from services.merger.merge import Outcome, closing, failure, merge, total_usage
+from services.merger.precision_guard import guard
 from services.merger.prompts import judge_messages
 from services.merger.replies import publish_outcome
 from services.merger.settings import MergerSettings
@@ -109,8 +110,10 @@ async def synthesize(
         return
     usage = total_usage(results) + (judged.usage or estimated_usage(prompt, len(judged.parts)))
     text = "".join(judged.parts)
-    done, answer = closing(plan, results, text, judged.finish, len(judged.parts), usage)
-    await publish_outcome(broker, Outcome([done], answer))
+    # No model may alter a tool's value: a missing one is appended (precision_guard).
+    checked = guard(plan, results, text, len(judged.parts))
+    done, answer = closing(plan, results, checked.text, judged.finish, checked.seq, usage)
+    await publish_outcome(broker, Outcome([*checked.chunks, done], checked.recorded(answer)))
 
 
 def _uncached(plan: PlanCreated) -> PlanCreated:

@@ -15,6 +15,8 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.routing import Route
 
 from contracts.lifecycle import bounded
+from services.tools.admin import build_admin_router
+from services.tools.catalog import TOOLS
 from services.tools.handlers import build_broker
 from services.tools.heartbeat import heartbeat_loop
 from services.tools.http_api import build_http_router
@@ -23,6 +25,7 @@ from services.tools.pool import WorkerPool
 from services.tools.research import Research
 from services.tools.runner import ToolRunner
 from services.tools.settings import ToolsSettings
+from services.tools.switches import ToolSwitches
 
 log = structlog.get_logger()
 
@@ -48,7 +51,8 @@ async def _start_kafka(
 def create_app(settings: ToolsSettings | None = None) -> FastAPI:
     settings = settings or ToolsSettings()
     pool = WorkerPool(settings.pool_size, settings.worker_memory_mb)
-    runner = ToolRunner(pool, settings.tool_timeout)
+    switches = ToolSwitches(settings.disabled_tools, known=TOOLS)
+    runner = ToolRunner(pool, settings.tool_timeout, switches)
     research = Research(settings) if settings.research_enabled else None
     broker = build_broker(settings, runner, research) if settings.kafka_enabled else None
     sessions = build_session_manager(build_mcp_server(runner), settings.host)
@@ -78,5 +82,6 @@ def create_app(settings: ToolsSettings | None = None) -> FastAPI:
     app.state.runner = runner
     app.state.broker = broker
     app.include_router(build_http_router(runner, settings))
+    app.include_router(build_admin_router(settings, runner.switches, broker))
     app.router.routes.append(Route("/mcp", endpoint=StreamableHTTPASGIApp(sessions)))
     return app

@@ -31,7 +31,13 @@ class CalculateArgs(ToolArgs):
 
 def json_number(value: Number) -> int | float:
     if isinstance(value, Fraction):
-        return value.numerator if value.denominator == 1 else float(value)
+        if value.denominator == 1:
+            return value.numerator
+        try:
+            return float(value)
+        except OverflowError:
+            message = "the result is a fraction too large to show as a decimal"
+            raise ToolError(message, "expression", "result_too_large") from None
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
@@ -153,23 +159,40 @@ TOOLS: tuple[Tool[Any], ...] = (
         "Use for any numeric calculation instead of estimating.",
         CalculateArgs,
         calculate,
+        returns={
+            "expression": (str, ...),
+            "result": (int | float, ...),
+            "exact": (str | None, None),
+        },
+        exact=("result",),
     ),
     Tool(
         "prime_factorize",
         "Prime factorization of an integer up to 10^18, e.g. 360 = 2^3 * 3^2 * 5.",
         PrimeFactorizeArgs,
         prime_factorize,
+        returns={
+            "n": (int, ...),
+            "factors": (list[int], ...),
+            "factorization": (str, ...),
+            "is_prime": (bool, ...),
+        },
+        exact=("factors",),
     ),
     Tool(
         "gcd_lcm",
         "Greatest common divisor and least common multiple of two or more integers.",
         GcdLcmArgs,
         gcd_lcm,
+        returns={"numbers": (list[int], ...), "gcd": (int, ...), "lcm": (int, ...)},
+        exact=("gcd", "lcm"),
     ),
     Tool(
         "roman_numeral",
         "Convert an integer 1-3999 to a Roman numeral, or a Roman numeral to an integer.",
         RomanArgs,
         roman_numeral,
+        returns={"number": (int, ...), "numeral": (str, ...)},
+        exact=("number", "numeral"),
     ),
 )

@@ -159,6 +159,11 @@ TOOLS: tuple[Tool[Any], ...] = (
         "min, max, sum, count, mode.",
         StatisticsArgs,
         statistics_calc,
+        returns={
+            **{name: (int | float | None, None) for name in ALL_OPERATIONS if name != "mode"},
+            "mode": (list[int | float] | None, None),
+        },
+        exact=tuple(name for name in ALL_OPERATIONS if name != "mode"),
     ),
     Tool(
         "json_query",
@@ -166,5 +171,7 @@ TOOLS: tuple[Tool[Any], ...] = (
         "(negative from the end), e.g. 'orders[0].items[-1].price'.",
         JsonQueryArgs,
         json_query,
+        returns={"path": (str, ...), "found": (str, ...), "value": (Any, ...)},
+        exact=(),
     ),
 )

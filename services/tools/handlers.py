@@ -16,6 +16,7 @@ from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.tools.research import Research
 from services.tools.runner import ToolRunner
 from services.tools.settings import ToolsSettings
+from services.tools.switches import build_switch_router
 
 
 class TaskRunner(Protocol):
@@ -68,4 +69,5 @@ def build_broker(
 ) -> KafkaBroker:
     broker = make_broker(settings.kafka_url, SERVICE)
     broker.include_router(build_router(broker, runner, research, settings.worker_id))
+    broker.include_router(build_switch_router(runner.switches))
     return broker

@@ -1,5 +1,7 @@
-"""REST interface: GET /health, GET /tools (what the planner reads at run time) and
-POST /invoke. Errors use the OpenAI error shape so every client of the stack parses one."""
+"""REST interface: GET /health, GET /tools (what the planner reads at run time: each
+tool's `parameters` and `output_schema`, switched-off tools left out) and POST /invoke
+(the typed result, its hash, the tool's version and the validated input). Errors use the
+OpenAI error shape so every client of the stack parses one."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from services.tools.registry import ToolError
 from services.tools.runner import ToolRunner, render
 from services.tools.settings import ToolsSettings
 
-_STATUS = {"unknown_tool": 404, "internal": 500}
+_STATUS = {"unknown_tool": 404, "tool_disabled": 403, "result_too_large": 422, "internal": 500}
 
 
 class InvokeRequest(BaseModel):
@@ -66,7 +68,7 @@ def build_http_router(runner: ToolRunner, settings: ToolsSettings) -> APIRouter:
         research: dict[str, Any] = {"available": settings.research_enabled}
         if not settings.research_enabled:
             research["reason"] = "SEARXNG_URL is not set"
-        return {"tools": specs(), "research": research}
+        return {"tools": runner.switches.visible(specs()), "research": research}
 
     @router.post("/invoke", response_model=None)
     async def invoke(request: Request) -> JSONResponse | dict[str, Any]:
@@ -84,10 +86,12 @@ def build_http_router(runner: ToolRunner, settings: ToolsSettings) -> APIRouter:
             message = "body must be JSON {'tool': name, 'args': {...}}"
             return error_response(400, message, param, "invalid_request")
         try:
-            result = await runner.invoke(call.tool, call.args)
+            done = await runner.call(call.tool, call.args)
         except ToolError as exc:
             status = _STATUS.get(exc.code, 400)
             return error_response(status, exc.message, exc.argument, exc.code)
-        return {"tool": call.tool, "result": result, "text": render(call.tool, result)}
+        # `result` is the same object as `structured_result`, kept for existing clients.
+        text = render(call.tool, done.result)
+        return {**done.envelope(), "result": done.result, "text": text}
 
     return router

@@ -1,6 +1,7 @@
 """The same tools over MCP Streamable HTTP, with the official SDK's low-level server: the
-argument models' JSON schemas are published as they are, and calls go through the same
-runner (validation, worker pool, time limits) as REST and Kafka."""
+argument and result models' JSON schemas are published as they are (inputSchema,
+outputSchema), calls go through the same runner (switches, validation, worker pool, time
+limits) as REST and Kafka, and a result carries its version, input and hash in `_meta`."""
 
 from __future__ import annotations
 
@@ -11,20 +12,21 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
-from services.tools.catalog import TOOLS, specs
+from services.tools.catalog import spec_of, specs
 from services.tools.registry import ToolError
 from services.tools.runner import ToolRunner, render
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 INSTRUCTIONS = (
-    "Deterministic precision tools: prefer them to estimating any calculation, date, unit "
-    "conversion, hash, encoding, pattern match, statistic or subnet."
+    "Deterministic precision tools: prefer them to estimating any calculation, date, time "
+    "zone, money amount, probability, unit conversion, hash, encoding, pattern match, "
+    "statistic, document validation or subnet. Quote their values unchanged."
 )
 
 
 def _input_schema(name: str) -> dict[str, Any] | None:
-    tool = TOOLS.get(name)
-    return tool.args.model_json_schema() if tool else None
+    spec = spec_of(name)
+    return spec["parameters"] if spec else None
 
 
 def build_mcp_server(runner: ToolRunner) -> Server[Any]:
@@ -33,9 +35,12 @@ def build_mcp_server(runner: ToolRunner) -> Server[Any]:
     ) -> types.ListToolsResult:
         tools = [
             types.Tool(
-                name=spec["name"], description=spec["description"], input_schema=spec["parameters"]
+                name=spec["name"],
+                description=spec["description"],
+                input_schema=spec["parameters"],
+                output_schema=spec["output_schema"],
             )
-            for spec in specs()
+            for spec in runner.switches.visible(specs())
         ]
         return types.ListToolsResult(tools=tools)
 
@@ -43,12 +48,13 @@ def build_mcp_server(runner: ToolRunner) -> Server[Any]:
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         try:
-            result = await runner.invoke(params.name, params.arguments)
+            done = await runner.call(params.name, params.arguments)
         except ToolError as exc:
             text = types.TextContent(type="text", text=str(exc))
             return types.CallToolResult(content=[text], is_error=True)
-        text = types.TextContent(type="text", text=render(params.name, result))
-        return types.CallToolResult(content=[text], structured_content=result)
+        text = types.TextContent(type="text", text=render(params.name, done.result))
+        meta = {"version": done.version, "input": done.input, "result_hash": done.result_hash}
+        return types.CallToolResult(content=[text], structured_content=done.result, meta=meta)
 
     return Server(
         "moe-tools",

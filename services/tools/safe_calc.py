@@ -1,13 +1,18 @@
 """Arithmetic without `eval`: the expression is parsed with `ast` and only a whitelist of
 node types is walked. Rationals stay exact (`Fraction`), so 0.1 + 0.2 is 0.3; irrational
 functions fall back to floats. Every intermediate integer is size-checked *before* it is
-computed, so `9**9**9` or `factorial(10**6)` fail at once instead of eating the CPU."""
+computed, so `9**9**9` or `factorial(10**6)` fail at once instead of eating the CPU.
+
+Percent forms read as people mean them: `15% of 100` is 15, `100 + 15%` is 115 (and
+`100 - 15%` is 85: the percentage is of the left operand), `2340 * 17.5%` is 409.5. A `%`
+followed by an operand is still the modulo operator."""
 
 from __future__ import annotations
 
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -55,11 +60,21 @@ _BINOPS: dict[type[ast.operator], Callable[[Number, Number], Number]] = {
 }
 # Typographic operators (multiplication sign, division sign, minus sign) and ^ as power.
 _REPLACEMENTS = {"\u00d7": "*", "\u00f7": "/", "\u2212": "-", "^": "**"}
+# A number directly followed by % and then no operand: a percentage, not a modulo.
+PERCENT = "__percent__"
+_PERCENT_OF = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*%\s*of\b", re.IGNORECASE)
+_PERCENT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*%(?!\s*[\w.(])")
+
+
+def _percent_forms(expression: str) -> str:
+    expression = _PERCENT_OF.sub(rf"{PERCENT}(\1) *", expression)
+    return _PERCENT.sub(rf"{PERCENT}(\1)", expression)
 
 
 def evaluate(expression: str) -> Number:
     for old, new in _REPLACEMENTS.items():
         expression = expression.replace(old, new)
+    expression = _percent_forms(expression)
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
@@ -87,7 +102,12 @@ def _eval(node: ast.expr) -> Number:
         value = _eval(node.operand)
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp):
-        left, right = _eval(node.left), _eval(node.right)
+        left = _eval(node.left)
+        if isinstance(node.op, ast.Add | ast.Sub) and _is_percent(node.right):
+            # 100 + 15% adds 15 % of 100: the percentage scales the left operand.
+            share = left * _eval(node.right)
+            return _checked(left + share if isinstance(node.op, ast.Add) else left - share)
+        right = _eval(node.right)
         if isinstance(node.op, ast.Pow):
             return _checked(_power(left, right))
         op = _BINOPS.get(type(node.op))
@@ -97,6 +117,12 @@ def _eval(node: ast.expr) -> Number:
     if isinstance(node, ast.Call):
         return _checked(_call(node))
     raise ToolError(f"{type(node).__name__} is not allowed in an arithmetic expression", ARG)
+
+
+def _is_percent(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == PERCENT
+    )
 
 
 def _literal(value: object) -> Number:
@@ -150,7 +176,7 @@ def _call(node: ast.Call) -> Number:
         raise ToolError("only plain calls of math functions are allowed", ARG)
     name = node.func.id
     if name not in _FLOAT_FUNCS and name not in _EXACT_FUNCS:
-        known = ", ".join(sorted([*_FLOAT_FUNCS, *_EXACT_FUNCS]))
+        known = ", ".join(sorted({*_FLOAT_FUNCS, *_EXACT_FUNCS} - {PERCENT}))
         raise ToolError(f"unknown function {name!r} (known: {known})", ARG)
     args = [_eval(arg) for arg in node.args]
     if not args:
@@ -220,6 +246,7 @@ _EXACT_FUNCS: dict[str, Callable[[str, list[Number]], Number]] = {
     "perm": _combinatorics,
     "gcd": _integers,
     "lcm": _integers,
+    PERCENT: lambda name, args: _one("percentage", args) / 100,
     "min": lambda name, args: min(args),
     "max": lambda name, args: max(args),
 }

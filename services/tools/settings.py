@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.liveness import liveness_file_setting
@@ -35,6 +35,14 @@ class ToolsSettings(BaseSettings):
     )
     max_body_bytes: int = Field(default=2_000_000, gt=0, description="Largest /invoke body.")
     heartbeat_interval: float = Field(default=10.0, gt=0)
+    disabled_tools: list[str] = Field(
+        default_factory=list,
+        description="Tools switched off at start (JSON list); the admin route can turn them on.",
+    )
+    admin_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer key of the admin routes (tool switches); empty: no admin routes.",
+    )
     liveness_file: Path | None = liveness_file_setting()
 
     searxng_url: str = Field(

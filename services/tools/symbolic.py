@@ -134,6 +134,15 @@ def _math(args: MathArgs) -> Result:
     return result
 
 
+_SOLVED: dict[str, Any] = {
+    "equation": (str, ...),
+    "variable": (str | None, None),
+    "solutions": (list[str], ...),
+    "numeric": (list[str] | None, None),
+    "note": (str | None, None),
+}
+
+
 TOOLS: tuple[Tool[Any], ...] = (
     Tool(
         "solve_equation",
@@ -142,6 +151,8 @@ TOOLS: tuple[Tool[Any], ...] = (
         SolveEquationArgs,
         solve_equation,
         timeout_argument="equation",
+        returns=_SOLVED,
+        exact=("solutions",),
     ),
     Tool(
         "symbolic_math",
@@ -150,5 +161,15 @@ TOOLS: tuple[Tool[Any], ...] = (
         MathArgs,
         symbolic_math,
         timeout_argument="expression",
+        returns={
+            **_SOLVED,
+            "equation": (str | None, None),
+            "solutions": (list[str] | None, None),
+            "numeric": (list[str] | str | None, None),
+            "operation": (str, ...),
+            "expression": (str | None, None),
+            "result": (str | None, None),
+        },
+        exact=("result", "solutions"),
     ),
 )

@@ -123,12 +123,21 @@ TOOLS: tuple[Tool[Any], ...] = (
         "Cryptographic hash (md5, sha1, sha224, sha256, sha384, sha512) of a text, hex encoded.",
         HashArgs,
         hash_text,
+        returns={"algorithm": (str, ...), "hex": (str, ...)},
+        exact=("hex",),
     ),
     Tool(
         "base64_codec",
         "Encode text to Base64 or decode Base64 to text (standard or URL-safe alphabet).",
         Base64Args,
         base64_codec,
+        returns={
+            "mode": (str, ...),
+            "result": (str | None, ...),
+            "hex": (str | None, None),
+            "note": (str | None, None),
+        },
+        exact=("result",),
     ),
     Tool(
         "regex_extract",
@@ -138,6 +147,8 @@ TOOLS: tuple[Tool[Any], ...] = (
         regex_extract,
         timeout=2.0,
         timeout_argument="pattern",
+        returns={"count": (int, ...), "matches": (list[Any], ...)},
+        exact=("count",),
     ),
     Tool(
         "text_analyze",
@@ -145,5 +156,20 @@ TOOLS: tuple[Tool[Any], ...] = (
         f"estimate its reading time ({WORDS_PER_MINUTE} words per minute).",
         TextAnalyzeArgs,
         text_analyze,
+        returns={
+            name: (int | float, ...)
+            for name in (
+                "words",
+                "unique_words",
+                "characters",
+                "characters_no_spaces",
+                "sentences",
+                "paragraphs",
+                "average_word_length",
+                "reading_time_minutes",
+                "reading_time_seconds",
+            )
+        },
+        exact=("words", "characters"),
     ),
 )

@@ -78,5 +78,13 @@ TOOLS: tuple[Tool[Any], ...] = (
         "time, speed, temperature (degC, degF, kelvin), energy, data sizes and more.",
         UnitConvertArgs,
         unit_convert,
+        returns={
+            "value": (int | float, ...),
+            "from_unit": (str, ...),
+            "to_unit": (str, ...),
+            "result": (int | float, ...),
+            "text": (str, ...),
+        },
+        exact=("result",),
     ),
 )

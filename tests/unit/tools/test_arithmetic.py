@@ -128,3 +128,24 @@ def test_roman_range(number: int) -> None:
 def test_roman_needs_exactly_one_input() -> None:
     assert "exactly one" in fails("roman_numeral").message
     assert "exactly one" in fails("roman_numeral", number=5, numeral="V").message
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("15% of 100", 15),
+        ("12.5 % OF 80", 10),
+        ("100 + 15%", 115),
+        ("100 - 15%", 85),
+        ("2340 * 17.5%", 409.5),
+        ("200 / 50%", 400),
+        ("50%", 0.5),
+        ("2 * 3 + 10%", 6.6),
+        ("(100 + 15%) * 2", 230),
+        ("10 % 3", 1),
+        ("10 %3", 1),
+        ("7 % (2 + 2)", 3),
+    ],
+)
+def test_percent_forms_people_type(expression: str, expected: float) -> None:
+    assert call("calculate", expression=expression)["result"] == expected

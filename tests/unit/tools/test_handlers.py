@@ -9,9 +9,9 @@ import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts.events import DeadLetter, TaskResult
-from contracts.topics import DLQ, RESULTS, task_topic
+from contracts.topics import DLQ, RESULTS, TOOL_SWITCHES, task_topic
 from services.tools.handlers import build_broker
-from services.tools.runner import ToolRunner
+from services.tools.runner import ToolRunner, result_hash
 from services.tools.settings import ToolsSettings
 from tests.unit.tools.helpers import Inbox, assigned
 
@@ -38,6 +38,9 @@ async def test_tool_task_yields_the_exact_value(
     assert "result: 391" in result.output
     assert result.model == "tool:calculate"
     assert inbox.keys[RESULTS] == [b"req-1"]
+    # What the merger's precision guard checks the final answer against.
+    assert result.exact_values == ["391"]
+    assert result.result_hash == result_hash({"expression": "17*23", "result": 391})
 
 
 async def test_math_task_without_tool_uses_the_math_node(
@@ -88,11 +91,12 @@ def test_research_subscriber_only_when_configured(
     def topics(broker: KafkaBroker) -> set[str]:
         return {topic.name for sub in broker.subscribers for topic in sub.topics}
 
-    assert topics(build_broker(settings, runner, None)) == {task_topic("tool")}
+    assert topics(build_broker(settings, runner, None)) == {task_topic("tool"), TOOL_SWITCHES}
     on = settings.model_copy(update={"searxng_url": "http://127.0.0.1:9"})
     assert topics(build_broker(on, runner, Research(on))) == {
         task_topic("tool"),
         task_topic("research"),
+        TOOL_SWITCHES,
     }
 
 

@@ -62,6 +62,75 @@ HOSTILE: list[tuple[str, dict[str, Any], str | None]] = [
     ("json_query", {"data": "{}", "path": "a" * 10_000}, "path"),
     ("subnet_calc", {"cidr": "1" * 10_000}, "cidr"),
     ("subnet_calc", {"cidr": "::/-1"}, "cidr"),
+    (
+        "timezone_convert",
+        {"time": "9999-12-31T23:00", "from_zone": "UTC", "to_zone": "Asia/Tokyo"},
+        "time",
+    ),
+    ("timezone_convert", {"time": "x" * 100_000, "from_zone": "UTC", "to_zone": "UTC"}, "time"),
+    (
+        "timezone_convert",
+        {"time": "2024-01-01T00:00", "from_zone": "UTC/" * 1000, "to_zone": "UTC"},
+        "from_zone",
+    ),
+    ("time_facts", {"time": "2024-01-01T00:00", "zone": "../../../../etc/localtime"}, "zone"),
+    ("decimal_finance", {"operation": "sum", "amounts": ["1"] * 100_000}, "amounts"),
+    ("decimal_finance", {"operation": "sum", "amounts": ["9" * 100_000]}, "amounts"),
+    (
+        "decimal_finance",
+        {"operation": "compound_interest", "amount": "1", "rate": "999999", "periods": 1200},
+        "rate",
+    ),
+    (
+        "decimal_finance",
+        {"operation": "amortization", "amount": "1", "rate": "1", "periods": 10**9},
+        "periods",
+    ),
+    ("exact_probability", {"operation": "factorial", "n": 10**12}, "n"),
+    (
+        "exact_probability",
+        {"operation": "binomial", "n": 100_000, "k": 50_000, "p": "1/2", "comparison": "at_most"},
+        "n",
+    ),
+    (
+        "exact_probability",
+        {"operation": "expected_value", "values": ["1"] * 2000, "probabilities": ["1"] * 2000},
+        "values",
+    ),
+    ("exact_probability", {"operation": "binomial", "n": 3, "k": 1, "p": "1" * 1000 + "/3"}, "p"),
+    ("structured_validate", {"format": "json", "text": "[" * 500_000 + "]" * 500_000}, "text"),
+    ("structured_validate", {"format": "yaml", "text": "[" * 100_000 + "]" * 100_000}, "text"),
+    ("structured_validate", {"format": "json", "text": "x" * 2_000_000}, "text"),
+    (
+        "structured_validate",
+        {"format": "yaml", "text": "a: &a [x]\n" + "b: [*a, *a]\n" * 1000},
+        "text",
+    ),
+    (
+        "structured_validate",
+        {"format": "xml", "text": "<!DOCTYPE a [" + "<!ENTITY a 'b'>" * 10_000 + "]><a/>"},
+        "text",
+    ),
+    (
+        "structured_validate",
+        {
+            "format": "json",
+            "text": "{}",
+            "json_schema": json.loads('{"items":' * 300 + "{}" + "}" * 300),
+        },
+        "json_schema",
+    ),
+    (
+        "structured_validate",
+        {
+            "format": "json",
+            "text": '"' + "a" * 50_000 + '!"',
+            "json_schema": {"pattern": "^(a+)+$"},
+        },
+        "json_schema",
+    ),
+    ("calculate", {"expression": "9**9**9 + 5%"}, "expression"),
+    ("calculate", {"expression": "1" * 400 + ".5% of " + "9" * 90}, "expression"),
 ]
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.tools.helpers import call
@@ -103,3 +104,17 @@ def test_date_diff_adds_back_up(start: date, end: date) -> None:
         "date_add", date=low.isoformat(), years=int(years), months=int(months), days=int(days)
     )
     assert moved["result"] == high.isoformat()
+
+
+@settings(deadline=None)  # values, not timing: the machine is noisy
+@given(
+    st.fractions(min_value=-(10**6), max_value=10**6, max_denominator=1000),
+    st.decimals(min_value=0, max_value=1000, places=2),
+)
+def test_percent_forms_agree_with_their_definition(base: Fraction, percent: Decimal) -> None:
+    share = Fraction(percent) / 100
+    number = f"({base.numerator} / {base.denominator})"
+    added = call("calculate", expression=f"{number} + {percent}%")
+    assert Fraction(added.get("exact", added["result"])) == base + base * share
+    of = call("calculate", expression=f"{percent}% of {number}")
+    assert Fraction(of.get("exact", of["result"])) == share * base

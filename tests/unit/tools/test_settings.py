@@ -29,3 +29,12 @@ def test_shared_names_and_prefixed_names(monkeypatch: pytest.MonkeyPatch) -> Non
     assert ToolsSettings().kafka_url == "own:9092"  # the service's own variable wins
     assert ToolsSettings().research_enabled is False
     assert ToolsSettings(kafka_url="passed:1").kafka_url == "passed:1"
+
+
+def test_switch_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOOLS_DISABLED_TOOLS", '["hash_text", "base64_codec"]')
+    monkeypatch.setenv("TOOLS_ADMIN_KEY", "s3cret")
+    settings = ToolsSettings()
+    assert settings.disabled_tools == ["hash_text", "base64_codec"]
+    assert settings.admin_key.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)  # a secret is never logged with the settings
