@@ -12,6 +12,9 @@ ANSWERS: Final = "moe.answers"
 FEEDBACK: Final = "moe.feedback"
 REGISTRY: Final = "moe.registry"
 DLQ: Final = "moe.dlq"
+GRAPH_TERMS: Final = "moe.graph.terms"
+"""The knowledge graph's term index, one GraphTerms per scope (compacted): what the
+planner matches questions against to add a graph task, without asking the graph."""
 
 WorkerKind = Literal["expert", "tool", "graph", "research"]
 WORKER_KINDS: Final[tuple[WorkerKind, ...]] = ("expert", "tool", "graph", "research")
@@ -37,13 +40,13 @@ def topic_partitions(per_request_topic: int = DEFAULT_REQUEST_PARTITIONS) -> dic
         raise ValueError("a topic needs at least one partition")
     keyed = [REQUESTS, PLANS, RESULTS, REPLIES, ANSWERS, FEEDBACK]
     keyed += [task_topic(kind) for kind in WORKER_KINDS]
-    return {**{topic: per_request_topic for topic in keyed}, REGISTRY: 1, DLQ: 1}
+    return {**{topic: per_request_topic for topic in keyed}, REGISTRY: 1, DLQ: 1, GRAPH_TERMS: 1}
 
 
 PARTITIONS: Final[dict[str, int]] = topic_partitions()
 
 
-COMPACTED: Final[frozenset[str]] = frozenset({REGISTRY})
+COMPACTED: Final[frozenset[str]] = frozenset({REGISTRY, GRAPH_TERMS})
 """Keyed state topics: the broker keeps the latest event per key, for good."""
 
 DEFAULT_RETENTION_HOURS: Final = 168
