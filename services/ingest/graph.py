@@ -15,7 +15,11 @@ And FalkorDB 4.16's Bolt layer pastes string parameters into the query text betw
 single quotes without escaping them (checked: a parameter `a' RETURN 1 AS x //` returns
 x = 1; a trailing backslash escapes the closing quote, so the next parameter runs as
 Cypher). Parameters are not enough: every string sent is made quote-free first
-(`quote_free`), on both engines, so they store the same data."""
+(`quote_free`), on both engines, so they store the same data.
+
+Last, FalkorDB's Bolt ignores the session's database (it must be named for the handshake
+to succeed) and serves one graph per server, named `db`: one knowledge graph, one
+FalkorDB."""
 
 from __future__ import annotations
 

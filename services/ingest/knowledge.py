@@ -118,9 +118,7 @@ class Knowledge:
     async def learn(self, answer: AnswerCommitted, extracted: Extracted) -> Learned:
         """Store the triples; GraphError when the graph stays down for the retry window
         (the caller hands the event back to be read again)."""
-        learned = await self._retrying(
-            lambda: learn(self.store, answer.tenant, answer.response_id, extracted.triples)
-        )
+        learned = await self._retrying(lambda: self._learn(answer, extracted))
         self._unstored.pop(answer.response_id, None)
         self.conflicts += len(learned.conflicts)
         if learned.stored:
@@ -139,6 +137,12 @@ class Knowledge:
             rejected=len(extracted.rejected),
         )
         return learned
+
+    async def _learn(self, answer: AnswerCommitted, extracted: Extracted) -> Learned:
+        # The base first: a graph restarted empty would otherwise get the answer's shared
+        # entities (its conditions, say) as the tenant's own, ahead of the ontology.
+        await self.ensure_base()
+        return await learn(self.store, answer.tenant, answer.response_id, extracted.triples)
 
     async def feedback(self, event: FeedbackGiven) -> int:
         changed = await self._retrying(

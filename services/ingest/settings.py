@@ -40,7 +40,9 @@ class IngestSettings(BaseSettings):
     # The graph: FalkorDB over Bolt locally, Neo4j 5 in production; one neo4j driver.
     bolt_url: str = Field(default="bolt://127.0.0.1:7687", description="Bolt URI of the graph.")
     graph_name: str = Field(
-        default="moe", description="FalkorDB's graph / Neo4j's database (`neo4j` on Community)."
+        default="moe",
+        description="Neo4j's database (`neo4j` on Community). FalkorDB's Bolt needs a name "
+        "for its handshake but serves one graph per server whatever it is (`db`).",
     )
     graph_user: str = Field(default="", description="Empty: no credentials (FalkorDB).")
     graph_password: str = ""

@@ -41,9 +41,11 @@ async def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[s
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def falkordb_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """A real FalkorDB for the session; each test module uses graphs of its own names."""
+    """A real FalkorDB of the module's own (it starts in under a second): over Bolt,
+    FalkorDB 4.16 serves one graph per server (named `db`, whatever database a session
+    names), so modules cannot share a server and keep their graphs apart."""
     async with running_graphdb(tmp_path_factory.mktemp("falkordb")) as (_, url):
         yield url
 

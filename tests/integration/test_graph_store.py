@@ -22,8 +22,9 @@ from services.ingest.terms import TermIndex
 
 @pytest.fixture
 async def store(falkordb_url: str) -> AsyncIterator[GraphStore]:
-    """A fresh graph (its own name) with the base ontology loaded."""
-    settings = IngestSettings(bolt_url=falkordb_url, graph_name=new_id("store-"))
+    """The module's graph with the base ontology loaded (again: idempotent). One graph
+    per FalkorDB, shared by the module's tests: each learns as a tenant of its own."""
+    settings = IngestSettings(bolt_url=falkordb_url)
     graph = GraphStore(settings)
     await load_base(graph, load_ontology(settings.ontology_file))
     yield graph

@@ -52,9 +52,7 @@ async def ingest_url(
     _, model_url = scripted_server
     port = free_port()
     ontology = write_test_ontology(Path(tmp_path_factory.mktemp("ontology")))
-    settings = ingest_settings(
-        kafka_url, falkordb_url, new_id("ingest-"), model_url, ontology, port
-    )
+    settings = ingest_settings(kafka_url, falkordb_url, model_url, ontology, port)
     async with serve(create_ingest(settings), port) as url:
         async with httpx.AsyncClient(base_url=url) as client:
             await eventually(lambda: _healthy(client))  # ontology loaded

@@ -37,12 +37,11 @@ def write_test_ontology(folder: Path) -> Path:
 
 
 def ingest_settings(
-    kafka_url: str, bolt_url: str, graph_name: str, model_url: str, ontology: Path, port: int
+    kafka_url: str, bolt_url: str, model_url: str, ontology: Path, port: int
 ) -> IngestSettings:
     return IngestSettings(
         kafka_url=kafka_url,
         bolt_url=bolt_url,
-        graph_name=graph_name,
         ontology_file=ontology,
         port=port,
         inference_servers=[InferenceServer(name="scripted", url=f"{model_url}/v1", timeout=10)],
