@@ -18,14 +18,23 @@ from bench.cache_hit import measure_cache_hit
 from bench.client import Endpoint, new_client
 from bench.config import BenchConfig
 from bench.floor import round_trips
+from bench.graph_context import GraphSize, measure_graph_context
 from bench.latency import PathSamples, measure_paths
 from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_pipeline
 from bench.processes import REPO, SCRIPTED_MODEL, Processes, running
 from bench.profiling import Profiler, ServiceProfile
 from bench.real_model import RealModel, measure_real_model
-from bench.report import BenchReport, BrokerFloor, HopCost, Meta, StackCost, Throughput
-from bench.stats import Distribution
+from bench.report import (
+    BenchReport,
+    BrokerFloor,
+    GraphContextSize,
+    HopCost,
+    Meta,
+    StackCost,
+    Throughput,
+)
+from bench.stats import Compared, Distribution
 from bench.targets import evaluate
 from bench.throughput import ThroughputRun, closed_loop
 from bench.tool_path import measure_direct_tool, measure_tool_path, wait_for_tool_route
@@ -57,6 +66,7 @@ class Measured:
     profiles: list[ServiceProfile] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
     stack: StackCost | None = None
+    graph: list[GraphSize] = field(default_factory=list)
 
 
 def endpoints(procs: Processes) -> list[Endpoint]:
@@ -180,6 +190,14 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
             await asyncio.sleep(IDLE_SETTLE_S)
             log.info("phase", name="idle", seconds=config.idle_seconds)
             idle = await idle_cpu(sampler, config.idle_seconds)
+            if config.graph:  # last: the planner then knows graph terms (graph tasks)
+                log.info("phase", name="graph context", relations=config.graph_relations)
+                out.graph = await measure_graph_context(
+                    procs.bootstrap,
+                    config.log_dir / "graph",
+                    config.graph_requests,
+                    config.graph_relations,
+                )
         finally:
             memory = await sampler.stop(idle)
         litellm_reason = procs.litellm_reason
@@ -248,4 +266,15 @@ def build_report(
         profiles=out.profiles,
         real_model=real,
         stack=out.stack,
+        graph_context=[
+            GraphContextSize(
+                relations=size.relations,
+                task=Compared.of(
+                    Distribution.of_seconds(size.service), Distribution.of_seconds(size.direct)
+                ),
+                errors=size.errors,
+                last_error=size.last_error,
+            )
+            for size in out.graph
+        ],
     )
