@@ -168,6 +168,13 @@ class Knowledge:
 
     # -- base ontology and term index -----------------------------------------------
 
+    async def _checked_base(self) -> bool:
+        try:
+            return await self.ensure_base()
+        except GraphError as exc:
+            log.warning("ontology_check_failed", error=str(exc))
+            return False
+
     async def ensure_base(self) -> bool:
         """Load the base ontology if the graph lacks it (first start, or an in-memory
         FalkorDB restarted), then reload and publish the term index. True: loaded now."""
@@ -182,9 +189,12 @@ class Knowledge:
     async def _refresh_terms(self) -> None:
         await self.index.reload(self.store)
         self.cache.forget()
+        await self.publish_all_terms()
+        self.base_ready.set()
+
+    async def publish_all_terms(self) -> None:
         for scope in self.index.scopes():
             await self.publish_terms(scope)
-        self.base_ready.set()
 
     async def publish_terms(self, scope: str) -> None:
         event = GraphTerms(
@@ -196,11 +206,15 @@ class Knowledge:
         await publish_event(self.broker, event, GRAPH_TERMS)
 
     async def keep_base(self) -> None:
-        """Until cancelled: check the base ontology now and every `ontology_check_s`;
-        a graph that is down is logged and tried again at the next check."""
+        """Until cancelled: check the base ontology now and every `ontology_check_s`,
+        and republish the term index (the planner ignores terms not heard of for a
+        while: this service may have stopped). A graph that is down is logged and tried
+        again at the next check; the terms are republished meanwhile (graph tasks then
+        answer at once with an error result, and the request without graph context)."""
         while True:
             try:
-                await self.ensure_base()
+                if not await self._checked_base() and self.base_ready.is_set():
+                    await self.publish_all_terms()
             except Exception as exc:  # logged; the next check retries
                 log.warning("ontology_check_failed", error=f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(self.settings.ontology_check_s)

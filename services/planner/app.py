@@ -42,7 +42,7 @@ def create_router(
     # costs a thread-pool round trip per message.
     router = KafkaRouter()
     cache = AnswerCache(settings.cache_max_entries, settings.cache_ttl_s)
-    graph_terms = GraphTermsView()
+    graph_terms = GraphTermsView(settings.graph_terms_max_age_s)
     if settings.graph_enabled:
         attach_graph_terms(router, graph_terms)
 

@@ -4,9 +4,15 @@ beside its expert task, whose `[Knowledge Graph]` block the judge then reads.
 The planner keeps a view of moe.graph.terms (compacted; the ingest service publishes
 one GraphTerms per scope: the shared ontology's, each tenant's learned terms), read from
 the beginning without a consumer group like the answer cache, so matching costs no
-network call: a few microseconds per question."""
+network call: a few microseconds per question.
+
+The ingest service republishes its scopes at every ontology check (30 s by default); a
+scope not heard of for `max_age_s` is ignored, so a stopped ingest service stops getting
+graph tasks, which nobody would answer, within that time."""
 
 from __future__ import annotations
+
+import time
 
 from faststream.kafka import KafkaRouter
 from faststream.middlewares import AckPolicy
@@ -20,17 +26,22 @@ SHARED_SCOPE = ""
 
 
 class GraphTermsView:
-    def __init__(self) -> None:
-        self._scopes: dict[str, frozenset[str]] = {}
+    def __init__(self, max_age_s: float = 90.0) -> None:
+        self.max_age_s = max_age_s
+        self._scopes: dict[str, tuple[float, frozenset[str]]] = {}
 
     def apply(self, event: GraphTerms) -> None:
-        self._scopes[event.scope] = term_set(event.terms)
+        self._scopes[event.scope] = (event.created_at.timestamp(), term_set(event.terms))
 
     def named_terms(self, text: str, tenant: str) -> list[str]:
-        """The known terms `text` names: shared ones, and `tenant`'s own."""
+        """The known terms `text` names: shared ones, and `tenant`'s own, of scopes
+        published within `max_age_s`."""
         found: list[str] = []
+        oldest = time.time() - self.max_age_s
         for scope in (SHARED_SCOPE, tenant):
-            found += mentioned(text, self._scopes.get(scope, frozenset()))
+            published, terms = self._scopes.get(scope, (0.0, frozenset()))
+            if published >= oldest:
+                found += mentioned(text, terms)
         return found
 
 

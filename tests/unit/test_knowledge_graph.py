@@ -5,6 +5,7 @@ guards, the merger ranking graph context above experts, and the stack's ingest."
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,17 @@ def test_no_graph_task_without_a_known_term_or_for_a_tool_plan() -> None:
     tool_task = TaskSpec(id="t", task="aspirin 2+2", worker="tool", tool="calculate")
     tool_plan = PlanCreated(request_id="r", question="aspirin 2+2", tasks=[tool_task])
     assert with_graph_task(tool_plan, [], asking("aspirin 2+2"), terms)[0] is tool_plan
+
+
+def test_terms_not_republished_lately_are_ignored() -> None:
+    # The ingest service republishes its terms at every ontology check; a stopped one
+    # must not get graph tasks that nobody would answer.
+    terms = GraphTermsView(max_age_s=90)
+    stale = datetime.now(UTC) - timedelta(seconds=120)
+    terms.apply(GraphTerms(request_id=graph_terms_key(""), terms=["aspirin"], created_at=stale))
+    assert terms.named_terms("aspirin?", "acme") == []
+    terms.apply(GraphTerms(request_id=graph_terms_key(""), terms=["aspirin"]))
+    assert terms.named_terms("aspirin?", "acme") == ["aspirin"]
 
 
 async def test_the_planner_reads_the_term_index_and_plans_a_graph_task() -> None:
