@@ -22,6 +22,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
+from bench.report import GraphContextSize
+from bench.stats import Compared, Distribution
 from contracts import ChatMessage, TaskAssigned, TaskSpec, new_id
 from contracts.topics import RESULTS, task_topic
 from contracts.wire import event_headers
@@ -64,6 +66,21 @@ class GraphSize:
     direct: list[float] = field(default_factory=list)
     errors: int = 0
     last_error: str | None = None
+
+
+def report_rows(sizes: list[GraphSize]) -> list[GraphContextSize]:
+    """Each size's task latency against its driver baseline, for the report."""
+    return [
+        GraphContextSize(
+            relations=size.relations,
+            task=Compared.of(
+                Distribution.of_seconds(size.service), Distribution.of_seconds(size.direct)
+            ),
+            errors=size.errors,
+            last_error=size.last_error,
+        )
+        for size in sizes
+    ]
 
 
 async def _run(driver: AsyncDriver, query: str, **params: Any) -> list[dict[str, Any]]:
@@ -234,7 +251,6 @@ def _empty_folder(path: Path) -> None:
 
 
 async def _main(requests: int, relations: int) -> None:
-    from bench.stats import Compared, Distribution
     from deploy.local import start_broker
     from deploy.local.broker import KafkaNode
 
@@ -246,14 +262,11 @@ async def _main(requests: int, relations: int) -> None:
         sizes = await measure_graph_context(node.bootstrap, work, requests, relations)
     finally:
         broker.stop()
-    for size in sizes:
-        compared = Compared.of(
-            Distribution.of_seconds(size.service), Distribution.of_seconds(size.direct)
-        )
+    for row in report_rows(sizes):
         print(
-            f"{size.relations} relations: service p50/p99 {compared.measured.p50}/"
-            f"{compared.measured.p99} ms, driver directly {compared.baseline.p50}/"
-            f"{compared.baseline.p99} ms, errors {size.errors} ({size.last_error})"
+            f"{row.relations} relations: service p50/p99 {row.task.measured.p50}/"
+            f"{row.task.measured.p99} ms, driver directly {row.task.baseline.p50}/"
+            f"{row.task.baseline.p99} ms, errors {row.errors} ({row.last_error})"
         )
 
 

@@ -18,23 +18,15 @@ from bench.cache_hit import measure_cache_hit
 from bench.client import Endpoint, new_client
 from bench.config import BenchConfig
 from bench.floor import round_trips
-from bench.graph_context import GraphSize, measure_graph_context
+from bench.graph_context import GraphSize, measure_graph_context, report_rows
 from bench.latency import PathSamples, measure_paths
 from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_pipeline
 from bench.processes import REPO, SCRIPTED_MODEL, Processes, running
 from bench.profiling import Profiler, ServiceProfile
 from bench.real_model import RealModel, measure_real_model
-from bench.report import (
-    BenchReport,
-    BrokerFloor,
-    GraphContextSize,
-    HopCost,
-    Meta,
-    StackCost,
-    Throughput,
-)
-from bench.stats import Compared, Distribution
+from bench.report import BenchReport, BrokerFloor, HopCost, Meta, StackCost, Throughput
+from bench.stats import Distribution
 from bench.targets import evaluate
 from bench.throughput import ThroughputRun, closed_loop
 from bench.tool_path import measure_direct_tool, measure_tool_path, wait_for_tool_route
@@ -266,15 +258,5 @@ def build_report(
         profiles=out.profiles,
         real_model=real,
         stack=out.stack,
-        graph_context=[
-            GraphContextSize(
-                relations=size.relations,
-                task=Compared.of(
-                    Distribution.of_seconds(size.service), Distribution.of_seconds(size.direct)
-                ),
-                errors=size.errors,
-                last_error=size.last_error,
-            )
-            for size in out.graph
-        ],
+        graph_context=report_rows(out.graph),
     )
