@@ -26,11 +26,13 @@ from contracts.topics import COMPACTED, GRAPH_TERMS, PLANS, REQUESTS, task_topic
 from contracts.wire import make_broker
 from deploy.local import StackConfig
 from deploy.local.services import service_components
+from services.ingest.context import ContextCache
 from services.ingest.extraction import MAX_TRIPLES, ExtractionError, parse
 from services.ingest.graph import batches, message_bytes, quote_free
 from services.ingest.learning import effect, stars
 from services.ingest.ontology import RELATION_TYPES, Ontology, load_ontology
 from services.ingest.settings import ONTOLOGY_FILE
+from services.ingest.terms import TermIndex
 from services.merger.merge import merge, needs_synthesis
 from services.merger.prompts import judge_messages
 from services.planner.app import create_app as create_planner
@@ -121,6 +123,36 @@ async def test_the_planner_reads_the_term_index_and_plans_a_graph_task() -> None
     assert isinstance(plan, PlanCreated) and isinstance(graph, TaskAssigned)
     assert graph.task.worker == "graph" and len(plan.tasks) == 2
     assert GRAPH_TERMS in COMPACTED
+
+
+def test_context_blocks_are_cached_per_tenant_until_their_ttl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("services.ingest.context.time.monotonic", lambda: now[0])
+    cache = ContextCache(ttl_s=3600, max_entries=2)
+    cache.put("acme", ["aspirin"], "[Knowledge Graph] a")
+    assert cache.get("acme", ["aspirin"]) == (True, "[Knowledge Graph] a")
+    assert cache.get("other", ["aspirin"]) == (False, None)  # per tenant
+    now[0] += 3601
+    assert cache.get("acme", ["aspirin"]) == (False, None)  # expired
+    cache.put("acme", ["aspirin"], "a")
+    cache.put("other", ["aspirin"], "b")
+    cache.forget("acme")  # acme learned something: its blocks go, others stay
+    assert cache.get("acme", ["aspirin"])[0] is False and cache.get("other", ["aspirin"])[0]
+    cache.put("t1", ["x"], "1")
+    cache.put("t2", ["x"], "2")
+    assert cache.get("other", ["aspirin"])[0] is False  # beyond max_entries: oldest out
+
+
+def test_the_term_index_finds_shared_and_own_entities_only() -> None:
+    index = TermIndex()
+    index.add("", "aspirin", ["aspirin", "acetylsalicylic acid"])
+    index.add("acme", "zorbafen", ["zorbafen"])
+    text = "Zorbafen or acetylsalicylic acid?"
+    assert index.entities(text, "acme", limit=5) == ["aspirin", "zorbafen"]
+    assert index.entities(text, "other", limit=5) == ["aspirin"]
+    assert index.entities(text, "acme", limit=1) == ["aspirin"]
 
 
 def triple(**fields: str) -> dict[str, str]:
