@@ -16,6 +16,7 @@ import pytest
 from bench.scripted_llm import Script, ScriptedModel
 from contracts import (
     AnswerCommitted,
+    CanaryPing,
     ChatMessage,
     FeedbackGiven,
     TaskAssigned,
@@ -23,7 +24,8 @@ from contracts import (
     new_id,
     response_id_for,
 )
-from contracts.topics import ANSWERS, FEEDBACK, PLANS, RESULTS, task_topic
+from contracts.canary import CANARY_STAGES
+from contracts.topics import ANSWERS, FEEDBACK, PLANS, REPLIES, RESULTS, task_topic
 from deploy.local import free_port
 from services.gateway.app import create_app as create_gateway
 from services.gateway.settings import GatewaySettings
@@ -138,6 +140,13 @@ async def test_a_graph_task_is_answered_with_two_hops_of_context(
     assert "- Glimmer fever RELATED_TO Shimmer syndrome" in lines  # the second hop
     unknown = await graph_result(kafka_url, TENANT, "What is a teapot?")
     assert unknown["error"] == "the question names no known term" and not unknown["output"]
+
+
+async def test_the_graph_stage_answers_the_gateways_canary(kafka_url: str, ingest_url: str) -> None:
+    ping = CanaryPing(request_id=new_id("canary-"), stage="graph")
+    await publish_events(kafka_url, [(ping, CANARY_STAGES["graph"])])
+    pong = await first_event(kafka_url, REPLIES, ping.request_id)
+    assert pong["kind"] == "canary.pong" and pong["service"] == "ingest"
 
 
 async def test_an_answer_teaches_its_valid_triples_only(
