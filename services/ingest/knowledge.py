@@ -110,9 +110,10 @@ class Knowledge:
             return None
         for reason in extracted.rejected:
             log.info("triple_rejected", response_id=answer.response_id, reason=reason)
-        self._unstored[answer.response_id] = extracted
-        while len(self._unstored) > UNSTORED_KEPT:
-            self._unstored.popitem(last=False)
+        if extracted.triples:  # kept until stored (learn() forgets them)
+            self._unstored[answer.response_id] = extracted
+            while len(self._unstored) > UNSTORED_KEPT:
+                self._unstored.popitem(last=False)
         return extracted
 
     async def learn(self, answer: AnswerCommitted, extracted: Extracted) -> Learned:
