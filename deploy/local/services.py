@@ -79,10 +79,12 @@ def service_env(config: StackConfig) -> dict[str, str]:
         # The planner learns the plannable tools from the tools service's GET /tools.
         "TOOLS_URL": f"http://127.0.0.1:{config.tools_port}",
         # The knowledge graph service: its graph, its HTTP API, and the gateway's route to
-        # that API (GET /v1/graph/stats and /v1/graph/search).
+        # that API (GET /v1/graph/stats and /v1/graph/search; without it, 404).
         "INGEST_PORT": str(config.ingest_port),
         "INGEST_BOLT_URL": bolt_uri(config.bolt_port),
-        "GATEWAY_GRAPH_URL": f"http://127.0.0.1:{config.ingest_port}",
+        "GATEWAY_GRAPH_URL": f"http://127.0.0.1:{config.ingest_port}"
+        if config.start_graphdb
+        else "",
         "PYTHONUNBUFFERED": "1",
     }
 

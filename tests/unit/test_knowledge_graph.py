@@ -8,7 +8,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from faststream.kafka import TestKafkaBroker
 
 from contracts import (
@@ -24,8 +26,10 @@ from contracts.events import graph_terms_key
 from contracts.graph_terms import mentioned, normalise, term_set
 from contracts.topics import COMPACTED, GRAPH_TERMS, PLANS, REQUESTS, task_topic
 from contracts.wire import make_broker
-from deploy.local import StackConfig
+from deploy.local import StackConfig, free_port
 from deploy.local.services import service_components
+from services.gateway.errors import install_error_handlers
+from services.gateway.graph_proxy import GraphProxy, graph_router
 from services.ingest.context import ContextCache
 from services.ingest.extraction import MAX_TRIPLES, ExtractionError, parse
 from services.ingest.graph import batches, message_bytes, quote_free
@@ -263,4 +267,30 @@ def test_the_stack_runs_ingest_only_with_its_graph_database(tmp_path: Path) -> N
     assert ingest.env["GATEWAY_GRAPH_URL"] == "http://127.0.0.1:18004"
     assert ingest.url == "http://127.0.0.1:18004"
     without = config.model_copy(update={"start_graphdb": False})
-    assert "ingest" not in [c.name for c in service_components(without)]
+    components = service_components(without)
+    assert "ingest" not in [c.name for c in components]
+    [gateway] = [c for c in components if c.name == "gateway"]
+    assert gateway.env["GATEWAY_GRAPH_URL"] == ""  # /v1/graph/*: 404, not configured
+
+
+async def test_the_gateways_graph_routes_without_a_graph_service() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+    unconfigured = GraphProxy("", timeout_s=1)
+    app.include_router(graph_router(unconfigured, lambda _: "acme"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        missing = await client.get("/v1/graph/stats")
+        invalid = await client.get("/v1/graph/search", params={"q": "x", "limit": 0})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert invalid.status_code == 400 and invalid.json()["error"]["param"] == "query.limit"
+    down = FastAPI()
+    install_error_handlers(down)
+    unreachable = GraphProxy(f"http://127.0.0.1:{free_port()}", timeout_s=1)
+    down.include_router(graph_router(unreachable, lambda _: "acme"))
+    transport = httpx.ASGITransport(app=down)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        response = await client.get("/v1/graph/search", params={"q": "aspirin"})
+    assert response.status_code == 503 and response.json()["error"]["code"] == "graph_unavailable"
+    await unconfigured.aclose()
+    await unreachable.aclose()
