@@ -43,7 +43,12 @@ def _extractor(settings: IngestSettings) -> Extractor | None:
         return None
     # Fails at start-up, not on the first answer, when the endpoint is not configured.
     server = find_server(settings.inference_servers, settings.extraction_endpoint)
-    return Extractor(server, settings.extraction_model, settings.extraction_max_chars)
+    return Extractor(
+        server,
+        settings.extraction_model,
+        settings.extraction_max_chars,
+        settings.extraction_max_tokens,
+    )
 
 
 def create_app(

@@ -111,8 +111,10 @@ def parse(content: str) -> Extracted:
 class Extractor:
     """The extraction model and its long-lived HTTP client (one per service)."""
 
-    def __init__(self, server: InferenceServer, model: str, max_chars: int) -> None:
-        self.model, self.max_chars = model, max_chars
+    def __init__(
+        self, server: InferenceServer, model: str, max_chars: int, max_tokens: int = 512
+    ) -> None:
+        self.model, self.max_chars, self.max_tokens = model, max_chars, max_tokens
         self._http = httpx.AsyncClient(
             base_url=server.url.rstrip("/"),
             headers={"Authorization": f"Bearer {server.token}"},
@@ -132,6 +134,7 @@ class Extractor:
                 "json_schema": {"name": "triples", "schema": SCHEMA, "strict": True},
             },
             "temperature": 0,
+            "max_tokens": self.max_tokens,
             "stream": False,
         }
 

@@ -85,6 +85,12 @@ class IngestSettings(BaseSettings):
     extraction_max_chars: int = Field(
         default=6000, ge=200, description="Answer text sent to the extraction model."
     )
+    extraction_max_tokens: int = Field(
+        default=512,
+        ge=64,
+        description="Longest extraction answer: 8 triples fit; a model that rambles does "
+        "not hold a model server's slot for minutes.",
+    )
     store_retry_window_s: float = Field(
         default=30.0,
         gt=0,

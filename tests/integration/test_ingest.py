@@ -194,6 +194,7 @@ async def test_an_answer_teaches_its_valid_triples_only(
     assert {r["relation"] for r in frobnicil["relations"]} == {"TREATS"}  # no CAUSES
     [call] = extraction_calls(scripted, "Blorptin treats glimmer fever.")
     assert call["response_format"]["type"] == "json_schema"  # structured output
+    assert call["max_tokens"] == 512 and call["temperature"] == 0
     block = (await graph_result(kafka_url, TENANT, "Is Blorptin safe?"))["output"]
     assert "- Blorptin TREATS Glimmer fever (unverified)" in block.splitlines()
 
