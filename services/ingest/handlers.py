@@ -31,14 +31,15 @@ def create_router(
 ) -> KafkaRouter:
     router = KafkaRouter()
 
-    # ACK_FIRST: a context lookup takes milliseconds and its result is only useful to a
-    # merger still gathering; one lost with a crashed instance is a missing source, and
-    # the answer is still given without it.
+    # ACK (committed after the result is published): the merger waits for every task of
+    # a plan, so a task lost with a crashed instance would cost its request a 504; read
+    # again by another instance it costs a few milliseconds. Graph tasks are few (only
+    # questions naming known terms), so a commit per task is cheap.
     @router.subscriber(
         task_topic("graph"),
         group_id=settings.graph_group_id,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.ACK_FIRST,
+        ack_policy=AckPolicy.ACK,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
     async def on_graph_task(task: TaskInput) -> None:
