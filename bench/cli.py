@@ -41,6 +41,13 @@ def bench_command(
             "(about 1.5 minutes; on by default, off with --quick).",
         ),
     ] = None,
+    graph: Annotated[
+        bool,
+        typer.Option(
+            "--graph/--no-graph",
+            help="Graph-context rows (FalkorDB and the ingest service; about a minute).",
+        ),
+    ] = True,
     profile: Annotated[
         bool, typer.Option("--profile", help="py-spy the services at top load (perturbs that run).")
     ] = False,
@@ -54,6 +61,7 @@ def bench_command(
     """Measure what the orchestration costs over the model, next to LiteLLM."""
     overrides: dict[str, object] = {
         "litellm": litellm,
+        "graph": graph,
         "profile": profile,
         "results_dir": results_dir,
         "log_dir": log_dir,

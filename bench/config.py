@@ -69,6 +69,13 @@ class BenchConfig(BaseModel):
     real_model_concurrency: tuple[int, ...] = (1, 2, 4)
     real_model_seconds: float = Field(default=4.0, gt=0, description="Per level, path, server.")
     real_model_max_tokens: int = Field(default=24, ge=1)
+    graph: bool = Field(
+        default=True, description="Graph-context rows: FalkorDB and the ingest service."
+    )
+    graph_requests: int = Field(default=100, ge=1, description="Per graph size and path.")
+    graph_relations: int = Field(
+        default=100_000, ge=0, description="Relations generated for the large graph's rows."
+    )
     profile: bool = Field(default=False, description="py-spy the services at top load.")
     results_dir: Path = RESULTS_DIR
     log_dir: Path = Path(".stack/bench/logs")
@@ -92,5 +99,7 @@ class BenchConfig(BaseModel):
             "real_model": False,
             "real_model_seconds": 1.0,
             "real_model_max_tokens": 12,
+            "graph_requests": 5,
+            "graph_relations": 2_000,
         }
         return cls(**(fields | overrides))

@@ -160,6 +160,17 @@ class Target(Frozen):
     note: str | None = None
 
 
+class GraphContextSize(Frozen):
+    """A graph task through the ingest service (moe.tasks.graph -> moe.results, two
+    broker hops, context cache off) against its 2-hop query run directly through the
+    neo4j driver, at one graph size."""
+
+    relations: int
+    task: Compared
+    errors: int
+    last_error: str | None = None
+
+
 class BenchReport(Frozen):
     meta: Meta
     broker_floor: BrokerFloor
@@ -183,3 +194,7 @@ class BenchReport(Frozen):
         default=None, description="SmolLM2 on the previous and the chosen model server."
     )
     stack: StackCost | None = None
+    graph_context: list[GraphContextSize] = Field(
+        default_factory=list,
+        description="Base ontology, then with generated relations (bench.graph_context).",
+    )

@@ -18,6 +18,7 @@ from bench.cache_hit import measure_cache_hit
 from bench.client import Endpoint, new_client
 from bench.config import BenchConfig
 from bench.floor import round_trips
+from bench.graph_context import GraphSize, measure_graph_context, report_rows
 from bench.latency import PathSamples, measure_paths
 from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_pipeline
@@ -57,6 +58,7 @@ class Measured:
     profiles: list[ServiceProfile] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
     stack: StackCost | None = None
+    graph: list[GraphSize] = field(default_factory=list)
 
 
 def endpoints(procs: Processes) -> list[Endpoint]:
@@ -180,6 +182,14 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
             await asyncio.sleep(IDLE_SETTLE_S)
             log.info("phase", name="idle", seconds=config.idle_seconds)
             idle = await idle_cpu(sampler, config.idle_seconds)
+            if config.graph:  # last: the planner then knows graph terms (graph tasks)
+                log.info("phase", name="graph context", relations=config.graph_relations)
+                out.graph = await measure_graph_context(
+                    procs.bootstrap,
+                    config.log_dir / "graph",
+                    config.graph_requests,
+                    config.graph_relations,
+                )
         finally:
             memory = await sampler.stop(idle)
         litellm_reason = procs.litellm_reason
@@ -248,4 +258,5 @@ def build_report(
         profiles=out.profiles,
         real_model=real,
         stack=out.stack,
+        graph_context=report_rows(out.graph),
     )

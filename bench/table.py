@@ -78,6 +78,11 @@ def latency_table(report: BenchReport) -> Table:
         table, "full pipeline, 3 tasks + synthesis", pipeline.total,
         "critical path direct: tasks, then judge",
     )  # fmt: skip
+    for size in report.graph_context:
+        _compared_row(
+            table, f"graph context task, 2 hops, {size.relations:,} relations", size.task,
+            "the same query via the neo4j driver",
+        )  # fmt: skip
     return table
 
 

@@ -21,6 +21,7 @@ CANARY_STAGES: Final[dict[str, str]] = {
     "experts": task_topic("expert"),
     "tools": task_topic("tool"),
     "research": task_topic("research"),
+    "graph": task_topic("graph"),
     "merger": PLANS,
 }
 """Each stage and the input topic its canary is sent to."""

@@ -264,6 +264,24 @@ class ToolSwitched(Event):
     reason: str = Field(default="", max_length=500)
 
 
+class GraphTerms(Event):
+    """The knowledge graph's term index for one scope, on moe.graph.terms (compacted,
+    keyed by `graph_terms_key(scope)`): the names and aliases of its entities, normalised
+    (contracts.graph_terms.normalise). The planner adds a graph task to a plan whose
+    question names one of them; the ingest service republishes a scope when it changes."""
+
+    kind: Literal["graph.terms"] = "graph.terms"
+    scope: str = Field(
+        default="", description="'' for the shared base ontology, else the tenant it is for."
+    )
+    terms: list[str] = Field(default=[], description="Normalised entity names and aliases.")
+
+
+def graph_terms_key(scope: str) -> str:
+    """The Kafka key (request_id) of a scope's GraphTerms: compaction keeps the latest."""
+    return f"graph-terms:{scope or '*'}"
+
+
 class CanaryPing(Event):
     """A health probe sent to one stage's input topic (contracts.canary). The stage
     answers at once with a CanaryPong on moe.replies: no model call, no cache lookup,
@@ -305,6 +323,7 @@ AnyEvent = Annotated[
     | FeedbackGiven
     | WorkerHeartbeat
     | ToolSwitched
+    | GraphTerms
     | CanaryPing
     | CanaryPong
     | DeadLetter,

@@ -13,6 +13,9 @@ FEEDBACK: Final = "moe.feedback"
 REGISTRY: Final = "moe.registry"
 TOOL_SWITCHES: Final = "moe.tool_switches"
 DLQ: Final = "moe.dlq"
+GRAPH_TERMS: Final = "moe.graph.terms"
+"""The knowledge graph's term index, one GraphTerms per scope (compacted): what the
+planner matches questions against to add a graph task, without asking the graph."""
 
 WorkerKind = Literal["expert", "tool", "graph", "research"]
 WORKER_KINDS: Final[tuple[WorkerKind, ...]] = ("expert", "tool", "graph", "research")
@@ -42,6 +45,7 @@ def topic_partitions(per_request_topic: int = DEFAULT_REQUEST_PARTITIONS) -> dic
         **{topic: per_request_topic for topic in keyed},
         REGISTRY: 1,
         TOOL_SWITCHES: 1,
+        GRAPH_TERMS: 1,
         DLQ: 1,
     }
 
@@ -49,7 +53,7 @@ def topic_partitions(per_request_topic: int = DEFAULT_REQUEST_PARTITIONS) -> dic
 PARTITIONS: Final[dict[str, int]] = topic_partitions()
 
 
-COMPACTED: Final[frozenset[str]] = frozenset({REGISTRY, TOOL_SWITCHES})
+COMPACTED: Final[frozenset[str]] = frozenset({REGISTRY, TOOL_SWITCHES, GRAPH_TERMS})
 """Keyed state topics: the broker keeps the latest event per key, for good."""
 
 DEFAULT_RETENTION_HOURS: Final = 168

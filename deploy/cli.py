@@ -71,6 +71,9 @@ def run(
     llm_port: Annotated[int, typer.Option(help="Port of the local model server.")] = 8080,
     gateway_port: Annotated[int, typer.Option(help="Port of the OpenAI-compatible API.")] = 8000,
     tools_port: Annotated[int, typer.Option(help="Port of the tools service.")] = 8003,
+    ingest_port: Annotated[
+        int, typer.Option(help="Port of the knowledge graph service's HTTP API.")
+    ] = 8004,
     log_dir: Annotated[Path, typer.Option(help="One log file per component.")] = Path(
         ".stack/logs"
     ),
@@ -124,6 +127,7 @@ def run(
             llm_port=llm_port,
             gateway_port=gateway_port,
             tools_port=tools_port,
+            ingest_port=ingest_port,
             log_dir=log_dir,
             start_llm=llm,
             inference_servers=_servers(inference_servers),

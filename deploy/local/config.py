@@ -42,6 +42,7 @@ class StackConfig(BaseModel):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     tools_port: int = 8003
+    ingest_port: int = Field(default=8004, description="The knowledge graph service's HTTP API.")
     log_dir: Path = Path(".stack/logs")
     start_graphdb: bool = True
     start_llm: bool | None = Field(

@@ -14,6 +14,7 @@ from contracts.liveness import HEARTBEAT_INTERVAL_S
 from deploy.local.component import Component, HealthCheck
 from deploy.local.config import StackConfig
 from deploy.local.errors import StackError
+from deploy.local.graphdb import bolt_uri
 from deploy.local.health import file_fresh, http_ok
 
 FASTSTREAM_READY = "FastStream app started successfully"
@@ -25,7 +26,9 @@ weak on 2 cores (the join alone takes about 5 s with several services starting).
 SETTLE_S = 2.0
 # Liveness: the process serves. The gateway's /health is 503 when a stage behind it
 # cannot answer, which restarting the gateway would not mend.
-LIVENESS_PATH = {"gateway": "/health/live", "tools": "/health"}
+# The ingest service's /health is 503 while the graph is down, which restarting it would
+# not mend either (it reconnects by itself).
+LIVENESS_PATH = {"gateway": "/health/live", "tools": "/health", "ingest": "/health/live"}
 LIVENESS_MAX_AGE_S = 3 * HEARTBEAT_INTERVAL_S  # three missed heartbeats
 """Each service must still be alive this long after it reported ready."""
 
@@ -33,11 +36,13 @@ LIVENESS_MAX_AGE_S = 3 * HEARTBEAT_INTERVAL_S  # three missed heartbeats
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
-    http_port: Literal["gateway", "tools"] | None = None
+    http_port: Literal["gateway", "tools", "ingest"] | None = None
     """Which configured port serves GET /health; None: wait for FASTSTREAM_READY in the
     service's log instead (a pure Kafka consumer)."""
     optional: bool = False
     """Started only once services/<name>/__main__.py exists (its issue has landed)."""
+    needs_graphdb: bool = False
+    """Started only with the graph database (a stack with `start_graphdb=False` has none)."""
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -46,6 +51,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("experts"),
     ServiceSpec("merger"),
     ServiceSpec("tools", http_port="tools", optional=True),
+    ServiceSpec("ingest", http_port="ingest", optional=True, needs_graphdb=True),
 )
 
 
@@ -72,6 +78,13 @@ def service_env(config: StackConfig) -> dict[str, str]:
         "TOOLS_PORT": str(config.tools_port),
         # The planner learns the plannable tools from the tools service's GET /tools.
         "TOOLS_URL": f"http://127.0.0.1:{config.tools_port}",
+        # The knowledge graph service: its graph, its HTTP API, and the gateway's route to
+        # that API (GET /v1/graph/stats and /v1/graph/search; without it, 404).
+        "INGEST_PORT": str(config.ingest_port),
+        "INGEST_BOLT_URL": bolt_uri(config.bolt_port),
+        "GATEWAY_GRAPH_URL": f"http://127.0.0.1:{config.ingest_port}"
+        if config.start_graphdb
+        else "",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -81,6 +94,8 @@ def service_component(spec: ServiceSpec, config: StackConfig) -> Component:
         host, port = config.gateway_host, config.gateway_port
     elif spec.http_port == "tools":
         host, port = "127.0.0.1", config.tools_port
+    elif spec.http_port == "ingest":
+        host, port = "127.0.0.1", config.ingest_port
     else:
         host, port = "", 0
     base = f"http://{host}:{port}" if port else None
@@ -114,6 +129,8 @@ def service_components(config: StackConfig) -> list[Component]:
     """One component per service whose code exists; a missing required one is an error."""
     components = []
     for spec in SERVICES:
+        if spec.needs_graphdb and not config.start_graphdb:
+            continue
         if is_available(spec):
             components.append(service_component(spec, config))
         elif not spec.optional:

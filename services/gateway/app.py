@@ -19,6 +19,7 @@ from contracts.wire import NotDelivered, make_broker, publish_event
 from services.gateway.broker_watch import BrokerWatch
 from services.gateway.connection import BrokerConnection
 from services.gateway.errors import ApiError, install_error_handlers
+from services.gateway.graph_proxy import GraphProxy, graph_router
 from services.gateway.health import Canaries, HealthMonitor, health_response
 from services.gateway.openai_models import ChatCompletionRequest
 from services.gateway.relay import collect, stream_events, timeout_error
@@ -64,6 +65,7 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
         settings.inference_servers,
     )
 
+    graph = GraphProxy(settings.graph_url, settings.graph_timeout_s)
     broker_watch = BrokerWatch(
         broker, pending, settings.broker_check_s, settings.broker_lost_after_s
     )
@@ -80,10 +82,12 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
         await asyncio.gather(*watching, return_exceptions=True)
         await connection.stop()
         await monitor.aclose()
+        await graph.aclose()
 
     app = FastAPI(title="Sovereign MoE gateway", lifespan=lifespan)
     app.state.broker, app.state.pending = broker, pending
     install_error_handlers(app)
+    app.include_router(graph_router(graph, lambda header: authenticate(settings, header)))
 
     @app.get("/health")
     async def health() -> JSONResponse:

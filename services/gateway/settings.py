@@ -54,6 +54,11 @@ class GatewaySettings(BaseSettings):
         default=30.0, ge=0, description="Background health checks (stalls logged); 0: off."
     )
     inference_servers: list[InferenceServer] = inference_servers_setting()
+    graph_url: str = Field(
+        default="http://127.0.0.1:8004",
+        description="The ingest service's HTTP API, behind GET /v1/graph/*; empty: 404.",
+    )
+    graph_timeout_s: float = Field(default=5.0, gt=0, description="Per /v1/graph/* call.")
     api_keys: dict[str, str] = Field(
         default_factory=dict, description="API key -> tenant. Empty: no auth, tenant 'default'."
     )

@@ -24,6 +24,7 @@ from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
 from services.planner.answer_cache import AnswerCache, cache_key
 from services.planner.cache_hit import answer_from_cache
 from services.planner.cache_rebuild import CacheRebuild
+from services.planner.graph_terms import GraphTermsView, attach_graph_terms, with_graph_task
 from services.planner.plan import plan_request
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
@@ -41,6 +42,9 @@ def create_router(
     # costs a thread-pool round trip per message.
     router = KafkaRouter()
     cache = AnswerCache(settings.cache_max_entries, settings.cache_ttl_s)
+    graph_terms = GraphTermsView(settings.graph_terms_max_age_s)
+    if settings.graph_enabled:
+        attach_graph_terms(router, graph_terms)
 
     # ACK_FIRST (offsets committed in the background): planning takes well under a
     # millisecond, so committing each offset after its handler (ACK) bought redelivery
@@ -70,6 +74,7 @@ def create_router(
             await answer_from_cache(broker, request, hit)
             return
         plan, tasks = plan_request(request, catalog, key)
+        plan, tasks = with_graph_task(plan, tasks, request, graph_terms)
         # Concurrently: the merger's fan-in accepts a plan and its results in any order.
         await asyncio.gather(
             publish_event(broker, plan, PLANS),

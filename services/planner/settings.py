@@ -32,6 +32,15 @@ class PlannerSettings(BaseSettings):
     cache_ttl_s: float = Field(
         default=24 * 3600.0, gt=0, description="How long an answer may be served again."
     )
+    graph_enabled: bool = Field(
+        default=True,
+        description="Add a graph task when the question names a knowledge-graph term.",
+    )
+    graph_terms_max_age_s: float = Field(
+        default=90.0,
+        gt=0,
+        description="Graph terms not republished for this long are ignored (ingest is down).",
+    )
     cache_rebuild_wait_s: float = Field(
         default=10.0,
         ge=0,

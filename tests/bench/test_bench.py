@@ -63,6 +63,16 @@ def test_every_latency_figure_has_its_baseline(run: Run) -> None:
     assert cache["model_calls"] == 0 and cache["errors"] == 0  # every timed repeat was a hit
 
 
+def test_the_graph_context_rows_have_their_driver_baseline(run: Run) -> None:
+    raw, _, _ = run
+    base, generated = raw["graph_context"]  # the base ontology, then with generated ones
+    assert generated["relations"] > base["relations"] >= 100
+    for size in (base, generated):
+        assert size["errors"] == 0
+        assert size["task"]["measured"]["n"] > 0 and size["task"]["baseline"]["n"] > 0
+        assert size["task"]["added_ms"]["p50"] is not None
+
+
 def test_the_full_pipeline_row_measures_synthesis(run: Run) -> None:
     raw, _, _ = run
     pipeline = BenchReport.model_validate(raw).full_pipeline

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from bench.client import Endpoint
 from bench.config import ModelTiming
+from bench.graph_context import GraphSize, report_rows
 from bench.pipeline import question_text, task_text
 from bench.real_model import RealModel, ServerRuns, questions
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
@@ -100,6 +101,14 @@ async def test_an_answer_without_content_is_counted_apart_not_as_completed() -> 
         run = await closed_loop(Endpoint("direct", f"{url}/v1", "m"), 2, 0.2, max_tokens=8)
     assert run.empty > 0 and run.completed == 0 and run.errors == 0
     assert run.empty_share == 1.0 and run.ttft.n == 0 and run.requests_per_s == 0
+
+
+def test_graph_context_rows_compare_the_task_with_the_driver() -> None:
+    size = GraphSize(relations=139, service=[0.020, 0.030], direct=[0.005, 0.007], errors=1)
+    [row] = report_rows([size])
+    assert row.relations == 139 and row.errors == 1
+    assert row.task.measured.p50 == 25.0 and row.task.baseline.p50 == 6.0
+    assert row.task.added_ms.p50 == 19.0
 
 
 def test_real_model_questions_are_never_repeated_across_runs() -> None:

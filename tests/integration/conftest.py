@@ -25,6 +25,7 @@ from services.planner.tool_catalog import ToolCatalog
 from services.tools.app import create_app as create_tools
 from services.tools.settings import ToolsSettings
 from tests.support.broker import running_broker
+from tests.support.graphdb import running_graphdb
 from tests.support.servers import serve
 
 
@@ -37,6 +38,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 async def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     async with running_broker(tmp_path_factory.mktemp("kafka")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def falkordb_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A real FalkorDB of the module's own (it starts in under a second): over Bolt,
+    FalkorDB 4.16 serves one graph per server (named `db`, whatever database a session
+    names), so modules cannot share a server and keep their graphs apart."""
+    async with running_graphdb(tmp_path_factory.mktemp("falkordb")) as (_, url):
         yield url
 
 

@@ -20,5 +20,6 @@ def local_stack_config(tmp_path_factory: pytest.TempPathFactory, name: str) -> S
         llm_port=free_port(),
         gateway_port=free_port(),
         tools_port=free_port(),
+        ingest_port=free_port(),
         log_dir=Path(tmp_path_factory.mktemp(f"{name}-logs")),
     )
