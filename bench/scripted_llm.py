@@ -72,6 +72,10 @@ class ScriptedModel:
     call_count: int = 0
     model_scripts: dict[str, Script] = field(default_factory=dict)
     """A script per model id, instead of `script`, for the calls that name that model."""
+    system_scripts: list[tuple[str, Script]] = field(default_factory=list)
+    """(phrase, script): a call whose system message contains the phrase gets the script
+    (the first match wins; before `model_scripts`), e.g. one judge model's thinking,
+    synthesis and critic calls."""
     spans: list[tuple[str, float, float]] = field(default_factory=list)
     """(model, started, ended) of each finished call, monotonic seconds: which models
     were asked, and whether their calls overlapped."""
@@ -79,13 +83,17 @@ class ScriptedModel:
     def reset(self, script: Script | None = None, **model_scripts: Script) -> None:
         self.script = script or Script()
         self.model_scripts = dict(model_scripts)
+        self.system_scripts = []
         self.calls.clear()
         self.spans.clear()
         self.call_count = 0
 
     def script_for(self, body: dict[str, Any]) -> Script:
-        base = self.model_scripts.get(body.get("model", ""), self.script)
         messages = body.get("messages") or [{}]
+        system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
+        by_system = [script for phrase, script in self.system_scripts if phrase in system]
+        base = by_system[0] if by_system else self.model_scripts.get(body.get("model", ""))
+        base = base or self.script
         content = messages[-1].get("content")
         found = _OVERRIDE.findall(content) if self.prompt_overrides and content else []
         if not found:

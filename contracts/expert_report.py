@@ -59,3 +59,8 @@ def confidence_of(output: str, failed: bool) -> Confidence:
     if failed or not output.strip():
         return "low"
     return parse_report(output).confidence or "medium"
+
+
+REVIEWED_CATEGORIES = frozenset({"medical_consult", "legal_advisor"})
+"""Answers in these categories are checked by the merger's critic before the client gets
+them, so their experts never stream to the client."""

@@ -1,13 +1,15 @@
 """A task's panel: which of the category's models answer it, and when.
 
-- A streamed task (a single-expert plan) whose category has one tier: its models are
+- A streamed task (a single-expert plan) whose category has one tier and is not
+  reviewed by the merger's critic (medical, legal): its models are
   asked one after another, best score first, and the first to answer speaks to the
   client; a model that fails before any of its tokens were sent is replaced by the next
   (tokens already streamed cannot be taken back).
 - Otherwise the tiers: every tier-1 model at once, in the report format; tier 2 (all at
   once) only when no tier-1 answer is `high`. A streamed task in a two-tier category is
   not streamed: its tier-1 answer might be overruled by tier 2, and the client must not
-  get two contradicting streams. The merger then passes the best answer through.
+  get two contradicting streams. The merger then passes the best answer through. Nor
+  is a reviewed category's: the critic speaks before the client reads anything.
 
 Each model's answer is its own TaskResult, published as it arrives; the task's last
 says `final`, which is what the merger waits for."""
@@ -22,6 +24,7 @@ from itertools import groupby
 import structlog
 
 from contracts import TaskAssigned, TaskResult
+from contracts.expert_report import REVIEWED_CATEGORIES
 from services.experts.answer import PublishChunk, stream_answer
 from services.experts.models import ExpertBinding
 
@@ -48,7 +51,8 @@ async def answer_task(
     max_output_chars: int,
 ) -> None:
     grouped = tiers(bindings)
-    if task.stream_reply and len(grouped) == 1:
+    streams = task.stream_reply and task.task.category not in REVIEWED_CATEGORIES
+    if streams and len(grouped) == 1:
         await _streamed(grouped[0], task, publish_chunk, publish_result, worker_id)
     else:
         await _tiered(grouped, task, publish_result, worker_id, max_output_chars)
