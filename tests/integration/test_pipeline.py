@@ -63,7 +63,7 @@ async def test_non_streamed_answer_has_usage(gateway_url: str, scripted: Scripte
     assert completion.choices[0].message.content == "42"
     assert completion.usage is not None
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (11, 2)
-    assert "briefly" in scripted.calls[0]["messages"][0]["content"]
+    assert "at most 120 words" in scripted.calls[0]["messages"][0]["content"]
 
 
 async def test_first_token_reaches_the_client_before_the_model_finishes(
