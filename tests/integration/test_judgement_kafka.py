@@ -22,7 +22,7 @@ from faststream import FastStream
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from contracts import ChatMessage, PlanCreated, TaskAssigned, TaskSpec, new_id
 from contracts.inference import ExpertModel, InferenceServer
-from contracts.topics import ANSWERS, PLANS, REPLIES, task_topic
+from contracts.topics import ANSWERS, PLANS, task_topic
 from services.experts.app import create_app as create_experts
 from services.experts.settings import ExpertSettings
 from services.gateway.app import create_app as create_gateway
@@ -35,6 +35,7 @@ from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 from tests.support.broker import running_broker
 from tests.support.servers import serve
+from tests.support.topics import publish_events, read_reply
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -112,26 +113,6 @@ async def experts(stack: tuple[Stack, str]) -> AsyncIterator[Stack]:
         yield running
 
 
-async def replies_of(
-    kafka_url: str, request_id: str, timeout_s: float = 60
-) -> list[dict[str, Any]]:
-    """The request's reply events up to its ReplyDone or ReplyError, from the topic."""
-    consumer = AIOKafkaConsumer(
-        REPLIES, bootstrap_servers=kafka_url, auto_offset_reset="earliest", fetch_max_wait_ms=5
-    )
-    await consumer.start()
-    found: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not found or found[-1]["kind"] == "reply.chunk":
-                batches = await consumer.getmany(timeout_ms=100)
-                for records in batches.values():
-                    found += [json.loads(r.value) for r in records if r.key == request_id.encode()]
-    finally:
-        await consumer.stop()
-    return found
-
-
 async def committed(kafka_url: str, request_id: str) -> dict[str, Any]:
     consumer = AIOKafkaConsumer(
         ANSWERS, bootstrap_servers=kafka_url, auto_offset_reset="earliest", fetch_max_wait_ms=5
@@ -149,8 +130,6 @@ async def committed(kafka_url: str, request_id: str) -> dict[str, Any]:
 
 
 async def publish_plan(kafka_url: str, request_id: str, *categories: str) -> None:
-    from tests.support.topics import publish_events
-
     tasks = [
         TaskSpec(id=f"{request_id}:{i}", task=f"part {i}", category=c)
         for i, c in enumerate(categories)
@@ -179,7 +158,7 @@ async def test_tier_2_is_asked_only_after_no_tier_1_answer_was_high(experts: Sta
     )
     request_id = new_id("tiers-")
     await publish_plan(experts.kafka_url, request_id, "math")
-    replies = await replies_of(experts.kafka_url, request_id)
+    replies = await read_reply(experts.kafka_url, request_id)
     answer = await committed(experts.kafka_url, request_id)
     assert sorted(experts.model.models_called()[:2]) == ["small-7b", "small-8b"]
     assert experts.model.models_called()[2:] == ["big-70b"]
@@ -205,7 +184,7 @@ async def test_a_three_task_plan_shows_progress_and_thinks_before_answering(expe
     ]
     request_id = new_id("three-")
     await publish_plan(experts.kafka_url, request_id, "math", "general", "translation")
-    replies = await replies_of(experts.kafka_url, request_id)
+    replies = await read_reply(experts.kafka_url, request_id)
     chunks = [r for r in replies if r["kind"] == "reply.chunk"]
     assert replies[-1]["kind"] == "reply.done" and [c["seq"] for c in chunks] == list(
         range(len(chunks))
@@ -238,7 +217,7 @@ async def test_the_critic_speaks_before_the_client_reads_a_medical_answer(
     ]
     request_id = new_id("critic-")
     await publish_plan(experts.kafka_url, request_id, "medical_consult", "math")
-    replies = await replies_of(experts.kafka_url, request_id)
+    replies = await read_reply(experts.kafka_url, request_id)
     content = [
         r["delta"] for r in replies if r["kind"] == "reply.chunk" and r["channel"] == "content"
     ]
