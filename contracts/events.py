@@ -132,6 +132,9 @@ class PlanCreated(Event):
         default=None,
         description="Answered from the cache: the planner already sent the reply; no tasks.",
     )
+    usage: Usage = Field(
+        default=Usage(), description="The planner's own model calls, summed into the answer's."
+    )
 
     @model_validator(mode="after")
     def _tasks_or_cache_hit(self) -> PlanCreated:

@@ -198,6 +198,6 @@ def merge(
             ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=seq, delta=text)
         )
         seq += 1
-    usage = total_usage(trail if trail is not None else results)
+    usage = plan.usage + total_usage(trail if trail is not None else results)
     done, answer = closing(plan, results, text, finish, seq, usage)
     return Outcome([*replies, done], answer)

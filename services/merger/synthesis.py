@@ -166,7 +166,7 @@ async def synthesize(broker: KafkaBroker, judge: Judge, job: Job) -> None:
         await publish_outcome(broker, merge(_uncached(plan), job.results, job.trail, job.seq))
         return
     writer = ReplyWriter(broker, plan, job.seq)
-    usage, models = total_usage(job.trail), models_used(job.results)
+    usage, models = plan.usage + total_usage(job.trail), models_used(job.results)
     trace = ""
     if job.think:
         prompt = thinking_messages(plan, job.results)

@@ -96,7 +96,7 @@ def channel(chunks: list[ReplyChunk], name: str) -> str:
 async def test_a_three_task_plan_shows_progress_then_thinks_then_answers(judge) -> None:  # type: ignore[no-untyped-def]
     script(judge)
     broker, seen = merger(judge)
-    plan = a_plan("r1", "math", "general", "translation")
+    plan = a_plan("r1", "math", "general", "translation", usage=Usage(prompt_tokens=1000))
     results = [expert("r1", f"t{i}", plan.tasks[i].category) for i in range(3)]
     chunks, done, answer = await run(broker, seen, plan, *results)
     assert [c.seq for c in chunks] == list(range(len(chunks))) and done.seq == len(chunks)
@@ -112,9 +112,9 @@ async def test_a_three_task_plan_shows_progress_then_thinks_then_answers(judge) 
     [think, write] = judge.calls
     assert THINKING_SYSTEM[:40] in think["messages"][0]["content"]
     assert "Reasoning so far:\n" + "".join(THOUGHT) in write["messages"][-1]["content"]
-    # Usage over every call: three experts, thinking, judge.
+    # Usage over every call: the planner's, three experts, thinking, judge.
     assert done.usage == Usage(
-        prompt_tokens=3 * 10 + 20 + 30, completion_tokens=3 * 5 + len(THOUGHT) + len(ANSWER)
+        prompt_tokens=1000 + 3 * 10 + 20 + 30, completion_tokens=3 * 5 + len(THOUGHT) + len(ANSWER)
     )
     assert answer.models == [
         "small-7b::math",
@@ -151,9 +151,11 @@ async def test_the_most_confident_result_of_a_task_is_kept(judge) -> None:  # ty
     broker, seen = merger(judge, progress=False)
     unsure = expert("r4", "t0", "math", confidence="medium", final=False, output="DETAILS: maybe 5")
     sure = expert("r4", "t0", "math", model="big-70b", tier=2, output="DETAILS: surely 4")
-    _, done, answer = await run(broker, seen, a_plan("r4", "math"), unsure, sure)
+    planned = a_plan("r4", "math", usage=Usage(completion_tokens=3))
+    _, done, answer = await run(broker, seen, planned, unsure, sure)
     assert answer.answer == "surely 4" and answer.models == ["big-70b::math"]
-    assert done.usage == USAGE + USAGE  # every model asked is counted
+    # Every model asked is counted, and the planner's call.
+    assert done.usage == USAGE + USAGE + Usage(completion_tokens=3)
 
 
 @pytest.mark.parametrize(
