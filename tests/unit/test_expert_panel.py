@@ -54,9 +54,9 @@ def math_task(
     return TaskAssigned(
         request_id=request_id,
         task=TaskSpec(id=f"{request_id}:1", task=text, category="math"),
-        messages=fields.pop("messages", [ChatMessage(role="user", content=text)]),  # type: ignore[arg-type]
+        messages=fields.pop("messages", [ChatMessage(role="user", content=text)]),
         stream_reply=stream_reply,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 
@@ -138,9 +138,9 @@ async def test_tier_2_is_not_asked_when_a_tier_1_answer_is_high(server) -> None:
     ]
 
 
-async def test_tier_2_answers_when_no_tier_1_answer_is_high_after_tier_1_ran_at_once(
+async def test_tier_2_answers_when_no_tier_1_answer_is_high_after_tier_1_ran_at_once(  # type: ignore[no-untyped-def]
     server,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     scripted, url = server
     unsure = Script(tokens=report("medium"), first_token_delay_s=0.2)
     scripted.reset(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from faststream.kafka import TestKafkaBroker
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from contracts import (
@@ -50,7 +50,7 @@ def script(judge: ScriptedModel, critic: list[str] | None = None) -> None:
     ]
 
 
-def merger(judge: ScriptedModel, **settings: object) -> tuple[object, Captured]:
+def merger(judge: ScriptedModel, **settings: object) -> tuple[KafkaBroker, Captured]:
     broker = make_broker("unused:9092", "merger")
     server = InferenceServer(name="j", url=f"{judge.url}/v1", timeout=5)  # type: ignore[attr-defined]
     config = {"inference_servers": [server], "judge_model": "judge", "judge_endpoint": "j"}
@@ -60,7 +60,7 @@ def merger(judge: ScriptedModel, **settings: object) -> tuple[object, Captured]:
 
 def a_plan(request_id: str, *categories: str, **fields: object) -> PlanCreated:
     tasks = [TaskSpec(id=f"t{i}", task=f"part {i}", category=c) for i, c in enumerate(categories)]
-    return PlanCreated(request_id=request_id, tasks=tasks, question="What is 2+2?", **fields)  # type: ignore[arg-type]
+    return PlanCreated(request_id=request_id, tasks=tasks, question="What is 2+2?", **fields)
 
 
 def expert(request_id: str, task: str, category: str, **fields: object) -> TaskResult:
@@ -72,13 +72,13 @@ def expert(request_id: str, task: str, category: str, **fields: object) -> TaskR
         "usage": USAGE,
         **fields,
     }
-    return TaskResult(request_id=request_id, task_id=task, category=category, **values)  # type: ignore[arg-type]
+    return TaskResult(request_id=request_id, task_id=task, category=category, **values)
 
 
 async def run(
-    broker: object, seen: Captured, *events: PlanCreated | TaskResult
+    broker: KafkaBroker, seen: Captured, *events: PlanCreated | TaskResult
 ) -> tuple[list[ReplyChunk], ReplyDone, AnswerCommitted]:
-    async with TestKafkaBroker(broker) as test_broker:  # type: ignore[arg-type]
+    async with TestKafkaBroker(broker) as test_broker:
         for event in events:
             topic = PLANS if isinstance(event, PlanCreated) else RESULTS
             await test_broker.publish(event.model_dump(mode="json"), topic)
