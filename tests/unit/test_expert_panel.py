@@ -13,11 +13,12 @@ from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from contracts import ChatMessage, FeedbackGiven, TaskAssigned, TaskResult, TaskSpec
 from contracts.expert_report import confidence_of, parse_report
 from contracts.inference import ExpertModel, InferenceServer
-from contracts.topics import FEEDBACK, REPLIES, RESULTS, task_topic
+from contracts.topics import FEEDBACK, REPLIES, RESULTS, task_topic, topic_configs
 from contracts.wire import make_broker
 from services.experts.answer import cap_output
 from services.experts.app import create_app
 from services.experts.models import tier_of
+from services.experts.scores import ScoreBook
 from services.experts.settings import ExpertSettings
 from tests.support.servers import serve
 from tests.unit.conftest import capture
@@ -231,3 +232,27 @@ async def test_modes_shape_the_prompt(server, mode: str, phrase: str | None) -> 
         assert "Mode:" not in system
     else:
         assert phrase in system
+
+
+def test_older_feedback_events_still_read_and_count_for_no_model() -> None:
+    older = FeedbackGiven.model_validate(
+        {"kind": "feedback.given", "request_id": "r", "response_id": "chatcmpl-r", "rating": -1}
+    )
+    assert (older.rating, older.stars, older.models) == (-1, None, [])
+    book = ScoreBook()
+    book.apply(older)
+    assert book.tally("small-7b", "math").total == 0
+
+
+def test_ratings_count_for_each_named_model_of_the_answer() -> None:
+    book = ScoreBook()
+    for stars in (5, 4, 3, 2, 1, 1):
+        book.apply(rating(stars, f"r{stars}", "small-7b::math", "judge::judge"))
+    tally = book.tally("small-7b", "math")
+    assert (tally.positive, tally.total) == (2, 5)  # 3 stars is neutral: not counted
+    assert tally.score == pytest.approx(3 / 7)
+    assert book.tally("small-7b", "general").total == 0  # scores are per category
+
+
+def test_the_scores_source_is_kept_for_good() -> None:
+    assert topic_configs(FEEDBACK) == {"cleanup.policy": "delete", "retention.ms": "-1"}
