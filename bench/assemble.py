@@ -12,6 +12,7 @@ from bench.report import (
     LiteLLMSide,
     RelayDelay,
     SingleExpert,
+    TierEscalation,
     ToolPath,
 )
 from bench.stats import Compared, Distribution, Percentiles
@@ -120,8 +121,23 @@ def full_pipeline(
     return FullPipeline(
         tasks=list(config.pipeline_tasks),
         synthesis_model=config.synthesis_model,
-        critical_path_nominal_ms=slowest + config.synthesis_model.model_ms,
+        critical_path_nominal_ms=slowest + 2 * config.synthesis_model.model_ms,
         requests=config.pipeline_requests,
+        errors=errors,
+        total=compared,
+        limit_p50_ms=round(1.2 * base + 50, 3) if base is not None else None,
+    )
+
+
+def tier_escalation(
+    config: BenchConfig, totals: list[float], critical: list[float], errors: int
+) -> TierEscalation:
+    compared = compare(totals, critical)
+    base = compared.baseline.p50
+    return TierEscalation(
+        task_model=config.escalation_model,
+        critical_path_nominal_ms=2 * config.escalation_model.model_ms,
+        requests=config.escalation_requests,
         errors=errors,
         total=compared,
         limit_p50_ms=round(1.2 * base + 50, 3) if base is not None else None,

@@ -54,6 +54,11 @@ class BenchConfig(BaseModel):
         default=ModelTiming(tokens=10, first_token_delay_ms=40, token_gap_ms=5),
         description="The merger's judge call, after the pipeline's three tasks.",
     )
+    escalation_requests: int = Field(default=25, ge=1)
+    escalation_model: ModelTiming = Field(
+        default=ModelTiming(tokens=10, first_token_delay_ms=50, token_gap_ms=10),
+        description="Each expert call of the tier-escalation plan (tier 1, then tier 2).",
+    )
     throughput_model: ModelTiming = ModelTiming(tokens=8, first_token_delay_ms=10, token_gap_ms=2)
     concurrency: tuple[int, ...] = (1, 8, 32)
     throughput_seconds: float = Field(default=5.0, gt=0, description="Per level and path.")
@@ -91,6 +96,7 @@ class BenchConfig(BaseModel):
             "cache_requests": 3,
             "tool_requests": 3,
             "pipeline_requests": 2,
+            "escalation_requests": 2,
             "throughput_seconds": 1.0,
             "floor_messages": 20,
             "idle_seconds": 1.0,

@@ -27,9 +27,13 @@ def panels(out: Measured) -> dict[str, Samples]:
             "through the pipeline": out.tool.total,
             "tool REST direct": out.tool_direct.total,
         },
-        "full pipeline, 3 parallel tasks + synthesis": {
+        "full pipeline, 3 parallel tasks + thinking + synthesis": {
             "pipeline": out.pipeline,
-            "critical path direct (tasks, then judge)": out.critical,
+            "critical path direct (tasks, thinking, judge)": out.critical,
+        },
+        "tier escalation (tier 1 unsure, then tier 2)": {
+            "pipeline": out.escalation,
+            "critical path direct (tier 1, then tier 2)": out.escalation_critical,
         },
         "broker floor and one echo (2 hops)": {"floor, 1 hop": out.floor, **out.hops},
     }

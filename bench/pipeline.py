@@ -1,10 +1,16 @@
-"""The full pipeline with a 3-task plan and synthesis, published straight to the topics
-as a load tester does (the planner makes one-task plans only, today): PlanCreated to
-moe.plans and three expert TaskAssigned events, answered in parallel by the scripted model
-with known, different timings, then the merger's judge call with its own known timing
-(given in the plan's question, which the judge's prompt ends with); timed until ReplyDone
-reaches moe.replies. Baseline, the critical path: the same three model calls made
-directly and concurrently, then the judge's call made directly after them."""
+"""Plans published straight to the topics as a load tester does, timed until their
+ReplyDone reaches moe.replies, each against its critical path made directly in the same
+run:
+
+- the full pipeline: a 3-task plan (PlanCreated to moe.plans, three expert
+  TaskAssigned events) answered in parallel by the scripted model with known, different
+  timings, then the merger's thinking step and judge call, each with the known timing
+  given in the plan's question (which both prompts end with). Critical path: the three
+  calls concurrently, then the thinking call, then the judge's call.
+- tier escalation: a one-task `math` plan whose category has two tier-1 models and a
+  tier-2 model; the scripted answers state no confidence (medium), so tier 2 is always
+  asked. Critical path: the task's call, then the same call again (tier 1 at once, then
+  tier 2)."""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from bench.config import ModelTiming
 from contracts import (
     ChatMessage,
     PlanCreated,
+    ReplyChunk,
     ReplyDone,
     ReplyError,
     ReplyEvent,
@@ -54,9 +61,14 @@ def question_text(synthesis: ModelTiming) -> str:
     return scripted("benchmark: a three-part question", synthesis)
 
 
+Outcome = tuple[float, ReplyEvent, int]
+"""When a reply's end arrived, that end, and how many content chunks came before it."""
+
+
 class ReplyWatcher:
     """Reads moe.replies from its end and resolves each awaited request's future with
-    the time its ReplyDone (or ReplyError) arrived."""
+    the time its ReplyDone (or ReplyError) arrived and its count of content chunks
+    (reasoning chunks, progress and thinking, are not the answer)."""
 
     def __init__(self, bootstrap: str) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -64,7 +76,8 @@ class ReplyWatcher:
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             enable_auto_commit=False,
         )
-        self._waiting: dict[str, asyncio.Future[tuple[float, ReplyEvent]]] = {}
+        self._waiting: dict[str, asyncio.Future[Outcome]] = {}
+        self._content: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -82,11 +95,10 @@ class ReplyWatcher:
             await asyncio.gather(self._task, return_exceptions=True)
         await self._consumer.stop()
 
-    def expect(self, request_id: str) -> asyncio.Future[tuple[float, ReplyEvent]]:
-        future: asyncio.Future[tuple[float, ReplyEvent]] = (
-            asyncio.get_running_loop().create_future()
-        )
+    def expect(self, request_id: str) -> asyncio.Future[Outcome]:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
+        self._content[request_id] = 0
         return future
 
     async def _run(self) -> None:
@@ -99,10 +111,13 @@ class ReplyWatcher:
                     if record.value is None or key not in self._waiting:
                         continue  # other requests' replies, or a /health canary's pong
                     event = REPLY_ADAPTER.validate_json(record.value)
+                    if isinstance(event, ReplyChunk) and event.channel == "content":
+                        self._content[key] += 1
                     if isinstance(event, ReplyDone | ReplyError):
                         future = self._waiting.pop(event.request_id, None)
+                        content = self._content.pop(event.request_id, 0)
                         if future is not None and not future.done():
-                            future.set_result((arrived, event))
+                            future.set_result((arrived, event, content))
 
 
 async def publish_plan(
@@ -110,10 +125,11 @@ async def publish_plan(
     request_id: str,
     tasks: Sequence[ModelTiming],
     synthesis: ModelTiming,
+    category: str = "general",
 ) -> None:
     """Publish a plan and its tasks in the planner's order (plan first, each awaited)."""
     specs = [
-        TaskSpec(id=f"{request_id}:{i}", task=task_text(i, timing))
+        TaskSpec(id=f"{request_id}:{i}", task=task_text(i, timing), category=category)
         for i, timing in enumerate(tasks, 1)
     ]
     question = question_text(synthesis)
@@ -137,10 +153,12 @@ async def critical_path(
     synthesis: ModelTiming,
 ) -> float:
     """Wall time of the plan's model calls made directly: the tasks concurrently, then
-    the judge's call, which needs all of their answers."""
+    the thinking call, which needs all of their answers, then the judge's, which needs
+    the thinking's trace."""
     started = time.perf_counter()
     calls = [timed_chat(client, direct, task_text(i, t)) for i, t in enumerate(tasks, 1)]
     timings = await asyncio.gather(*calls)
+    timings.append(await timed_chat(client, direct, question_text(synthesis)))
     timings.append(await timed_chat(client, direct, question_text(synthesis)))
     if not all(t.ok for t in timings):
         raise RuntimeError(f"direct model call failed: {[t.error for t in timings]}")
@@ -157,9 +175,9 @@ async def measure_pipeline(
     timeout_s: float = 30.0,
 ) -> tuple[list[float], list[float], int]:
     """Pipeline totals, critical-path baselines (seconds) and the error count. A reply
-    that is not the judge's stream (one chunk per judge token) counts as an error: a
-    judge that failed before its first token falls back to concatenation, which would
-    flatter the figure."""
+    whose answer is not the judge's stream (one content chunk per judge token) counts
+    as an error: a judge that failed before its first token falls back to
+    concatenation, which would flatter the figure."""
     watcher = ReplyWatcher(bootstrap)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await asyncio.gather(watcher.start(), producer.start())
@@ -173,10 +191,55 @@ async def measure_pipeline(
             done = watcher.expect(request_id)
             started = time.perf_counter()
             await publish_plan(producer, request_id, tasks, synthesis)
-            arrived, event = await asyncio.wait_for(done, timeout_s)
+            arrived, event, content = await asyncio.wait_for(done, timeout_s)
             if round_ == 0:  # warm-up: opens the experts' and the judge's connections
                 continue
-            if not isinstance(event, ReplyDone) or event.seq != synthesis.tokens:
+            if not isinstance(event, ReplyDone) or content != synthesis.tokens:
+                errors += 1
+                continue
+            totals.append(arrived - started)
+            baselines.append(baseline)
+        return totals, baselines, errors
+    finally:
+        await asyncio.gather(watcher.stop(), producer.stop())
+
+
+ESCALATION_CATEGORY = "math"
+"""The bench stack's tiered category (bench.processes): two tier-1 models, one tier 2."""
+
+
+async def measure_escalation(
+    bootstrap: str,
+    client: httpx.AsyncClient,
+    direct: Endpoint,
+    task: ModelTiming,
+    requests: int,
+    timeout_s: float = 30.0,
+) -> tuple[list[float], list[float], int]:
+    """Tier-escalation totals, critical-path baselines (seconds) and the error count.
+    Tier 2's answer passes through whole (one confident result, no judge): a reply
+    that is not one content chunk counts as an error."""
+    watcher = ReplyWatcher(bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await asyncio.gather(watcher.start(), producer.start())
+    totals: list[float] = []
+    baselines: list[float] = []
+    errors = 0
+    try:
+        for round_ in range(requests + 1):
+            started = time.perf_counter()
+            for _ in range(2):  # tier 1 (its models at once: one call's time), then tier 2
+                if not (await timed_chat(client, direct, task_text(1, task))).ok:
+                    raise RuntimeError("direct model call failed")
+            baseline = time.perf_counter() - started
+            request_id = new_id("bench-tiers-")
+            done = watcher.expect(request_id)
+            started = time.perf_counter()
+            await publish_plan(producer, request_id, [task], task, ESCALATION_CATEGORY)
+            arrived, event, content = await asyncio.wait_for(done, timeout_s)
+            if round_ == 0:  # warm-up
+                continue
+            if not isinstance(event, ReplyDone) or content != 1:
                 errors += 1
                 continue
             totals.append(arrived - started)

@@ -19,6 +19,7 @@ import structlog
 
 from bench import litellm_proxy
 from bench.config import BenchConfig, ModelTiming
+from bench.pipeline import ESCALATION_CATEGORY
 from contracts.inference import ExpertModel, InferenceServer
 from deploy.local import Component, LocalStack, StackConfig, free_port
 from deploy.local.errors import StackError
@@ -103,7 +104,14 @@ def stack_config(log_dir: Path, scripted_url: str) -> StackConfig:
         start_llm=False,
         inference_servers=[InferenceServer(name=SCRIPTED_ENDPOINT, url=scripted_url)],
         model=SCRIPTED_MODEL,
-        expert_models={"general": [ExpertModel(model=SCRIPTED_MODEL, endpoint=SCRIPTED_ENDPOINT)]},
+        expert_models={
+            "general": [ExpertModel(model=SCRIPTED_MODEL, endpoint=SCRIPTED_ENDPOINT)],
+            # The tier-escalation scenario's category (bench.pipeline.measure_escalation).
+            ESCALATION_CATEGORY: [
+                ExpertModel(model=f"{SCRIPTED_MODEL}-{name}", endpoint=SCRIPTED_ENDPOINT, tier=tier)
+                for name, tier in (("small-a", 1), ("small-b", 1), ("large", 2))
+            ],
+        },
     )
 
 

@@ -106,13 +106,15 @@ class ToolPath(Frozen):
 
 
 class FullPipeline(Frozen):
-    """Three expert tasks in parallel, then the judge's synthesis, streamed; baseline:
-    the same model calls made directly (the tasks concurrently, then the judge)."""
+    """Three expert tasks in parallel, then the thinking step and the judge's synthesis,
+    streamed; baseline: the same model calls made directly (the tasks concurrently, then
+    the thinking call, then the judge's)."""
 
     tasks: list[ModelTiming]
     synthesis_model: ModelTiming
     critical_path_nominal_ms: float = Field(
-        description="Slowest task's model time plus the judge's model time."
+        description="Slowest task's model time plus the thinking and judge calls' model "
+        "times (the synthesis timing, each)."
     )
     requests: int
     errors: int = Field(description="Includes replies that were not the judge's stream.")
@@ -124,6 +126,18 @@ class FullPipeline(Frozen):
         "moe.replies; the judge's HTTP call sits between the last two.",
     )
     synthesis: str = SYNTHESIS
+
+
+class TierEscalation(Frozen):
+    """A one-task plan whose tier-1 models (two, at once) are unsure, so tier 2 is asked;
+    baseline: the task's model call made directly twice in a row."""
+
+    task_model: ModelTiming
+    critical_path_nominal_ms: float = Field(description="Twice the task's model time.")
+    requests: int
+    errors: int = Field(description="Includes replies that were not one passed-through answer.")
+    total: Compared
+    limit_p50_ms: float | None = Field(description="1.2 x critical path p50 + 50 ms.")
 
 
 class LiteLLMSide(Frozen):
@@ -180,6 +194,9 @@ class BenchReport(Frozen):
     cache_hit: CacheHit
     tool_path: ToolPath
     full_pipeline: FullPipeline
+    tier_escalation: TierEscalation | None = Field(
+        default=None, description="None in reports made before the expert tiers."
+    )
     throughput: Throughput
     litellm: LiteLLMSide
     memory: list[ProcessUsage]

@@ -21,7 +21,7 @@ from bench.floor import round_trips
 from bench.graph_context import GraphSize, measure_graph_context, report_rows
 from bench.latency import PathSamples, measure_paths
 from bench.memory import ProcessUsage, UsageSampler, idle_cpu
-from bench.pipeline import measure_pipeline
+from bench.pipeline import measure_escalation, measure_pipeline
 from bench.processes import REPO, SCRIPTED_MODEL, Processes, running
 from bench.profiling import Profiler, ServiceProfile
 from bench.real_model import RealModel, measure_real_model
@@ -53,6 +53,9 @@ class Measured:
     pipeline: list[float] = field(default_factory=list)
     critical: list[float] = field(default_factory=list)
     pipeline_errors: int = 0
+    escalation: list[float] = field(default_factory=list)
+    escalation_critical: list[float] = field(default_factory=list)
+    escalation_errors: int = 0
     runs: list[ThroughputRun] = field(default_factory=list)
     cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
     profiles: list[ServiceProfile] = field(default_factory=list)
@@ -108,6 +111,10 @@ async def measure_latency(config: BenchConfig, procs: Processes, out: Measured) 
             config.pipeline_tasks,
             config.synthesis_model,
             config.pipeline_requests,
+        )
+        log.info("phase", name="tier escalation", requests=config.escalation_requests)
+        out.escalation, out.escalation_critical, out.escalation_errors = await measure_escalation(
+            procs.bootstrap, client, paths[0], config.escalation_model, config.escalation_requests
         )
 
 
@@ -233,6 +240,9 @@ def build_report(
         single, out.paths, litellm_reason, litellm_proxy.installed_version()
     )
     pipeline = assemble.full_pipeline(config, out.pipeline, out.critical, out.pipeline_errors)
+    escalation = assemble.tier_escalation(
+        config, out.escalation, out.escalation_critical, out.escalation_errors
+    )
     throughput = Throughput(model=config.throughput_model, runs=out.runs)
     cache = assemble.cache_hit(out.paths, out.cache, out.cache_model_calls, floor)
     return BenchReport(
@@ -250,11 +260,14 @@ def build_report(
             config, out.tool, out.tool_direct, out.tool_model_calls, floor
         ),
         full_pipeline=pipeline,
+        tier_escalation=escalation,
         throughput=throughput,
         litellm=litellm,
         memory=memory,
         cpu_ms_per_request=out.cpu_ms_per_request,
-        targets=evaluate(single, relay, cache, pipeline, throughput, litellm, out.stack),
+        targets=evaluate(
+            single, relay, cache, pipeline, throughput, litellm, out.stack, escalation
+        ),
         profiles=out.profiles,
         real_model=real,
         stack=out.stack,

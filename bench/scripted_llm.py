@@ -70,20 +70,39 @@ class ScriptedModel:
     plan's parallel tasks can take known, different model times. The last SCRIPT in the
     message wins: a judge's prompt quotes its sources first and its own question last."""
     call_count: int = 0
+    model_scripts: dict[str, Script] = field(default_factory=dict)
+    """A script per model id, instead of `script`, for the calls that name that model."""
+    system_scripts: list[tuple[str, Script]] = field(default_factory=list)
+    """(phrase, script): a call whose system message contains the phrase gets the script
+    (the first match wins; before `model_scripts`), e.g. one judge model's thinking,
+    synthesis and critic calls."""
+    spans: list[tuple[str, float, float]] = field(default_factory=list)
+    """(model, started, ended) of each finished call, monotonic seconds: which models
+    were asked, and whether their calls overlapped."""
 
-    def reset(self, script: Script | None = None) -> None:
+    def reset(self, script: Script | None = None, **model_scripts: Script) -> None:
         self.script = script or Script()
+        self.model_scripts = dict(model_scripts)
+        self.system_scripts = []
         self.calls.clear()
+        self.spans.clear()
         self.call_count = 0
 
     def script_for(self, body: dict[str, Any]) -> Script:
         messages = body.get("messages") or [{}]
+        system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
+        by_system = [script for phrase, script in self.system_scripts if phrase in system]
+        base = by_system[0] if by_system else self.model_scripts.get(body.get("model", ""))
+        base = base or self.script
         content = messages[-1].get("content")
         found = _OVERRIDE.findall(content) if self.prompt_overrides and content else []
         if not found:
-            return self.script
+            return base
         fields = {k: v for k, v in json.loads(found[-1]).items() if k in OVERRIDABLE}
-        return dataclasses.replace(self.script, **fields)
+        return dataclasses.replace(base, **fields)
+
+    def models_called(self) -> list[str]:
+        return [call.get("model", "") for call in self.calls]
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -150,6 +169,14 @@ def _completion(script: Script, name: str) -> dict[str, Any]:
     }
 
 
+async def _timed(
+    stream: AsyncIterator[bytes], model: ScriptedModel, name: str, started: float
+) -> AsyncIterator[bytes]:
+    async for data in stream:
+        yield data
+    model.spans.append((name, started, time.monotonic()))
+
+
 def create_scripted_app(model: ScriptedModel, control: bool = False) -> FastAPI:
     """The model server; with `control`, `PUT /_scripted/script` replaces the script
     (body: Script fields) and `GET /_scripted/calls` counts calls, for a separate process."""
@@ -172,10 +199,13 @@ def create_scripted_app(model: ScriptedModel, control: bool = False) -> FastAPI:
             error = {"error": {"message": "scripted failure", "type": "server_error"}}
             return JSONResponse(error, status_code=script.fail_status)
         name = body.get("model", "scripted")
+        started = time.monotonic()
         if body.get("stream"):
             usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return StreamingResponse(_stream(script, name, usage), media_type="text/event-stream")
+            stream = _timed(_stream(script, name, usage), model, name, started)
+            return StreamingResponse(stream, media_type="text/event-stream")
         await asyncio.sleep(script.first_token_delay_s)
+        model.spans.append((name, started, time.monotonic()))
         return JSONResponse(_completion(script, name))
 
     if control:

@@ -75,13 +75,18 @@ def latency_table(report: BenchReport) -> Table:
     _compared_row(table, "no-model path (calculate tool)", tool.total, "tool REST /invoke")
     pipeline = report.full_pipeline
     _compared_row(
-        table, "full pipeline, 3 tasks + synthesis", pipeline.total,
-        "critical path direct: tasks, then judge",
+        table, "full pipeline, 3 tasks + thinking + synthesis", pipeline.total,
+        "critical path direct: tasks, thinking, judge",
     )  # fmt: skip
     for size in report.graph_context:
         _compared_row(
             table, f"graph context task, 2 hops, {size.relations:,} relations", size.task,
             "the same query via the neo4j driver",
+        )  # fmt: skip
+    if report.tier_escalation is not None:
+        _compared_row(
+            table, "tier escalation (tier 1 unsure, tier 2)", report.tier_escalation.total,
+            "critical path direct: tier 1, then tier 2",
         )  # fmt: skip
     return table
 

@@ -17,6 +17,7 @@ Role = Literal["system", "user", "assistant", "tool", "developer"]
 Mode = Literal["default", "code", "concise"]
 Confidence = Literal["high", "medium", "low"]
 FinishReason = Literal["stop", "length"]
+ReplyChannel = Literal["content", "reasoning"]
 
 
 def new_id(prefix: str = "") -> str:
@@ -131,6 +132,9 @@ class PlanCreated(Event):
         default=None,
         description="Answered from the cache: the planner already sent the reply; no tasks.",
     )
+    usage: Usage = Field(
+        default=Usage(), description="The planner's own model calls, summed into the answer's."
+    )
 
     @model_validator(mode="after")
     def _tasks_or_cache_hit(self) -> PlanCreated:
@@ -173,6 +177,20 @@ class TaskResult(Event):
     started_at: float = Field(default_factory=time.time)
     first_token_at: float | None = None
     finished_at: float = Field(default_factory=time.time)
+    tier: int | None = Field(default=None, description="The answering model's tier (1, 2).")
+    final: bool = Field(
+        default=True,
+        description="The task's last result. An expert task gets one result per model "
+        "asked (tier 1 concurrently, then tier 2); all but the last say False.",
+    )
+    capped_from: int | None = Field(
+        default=None,
+        description="The answer's length in characters before it was cut to the expert "
+        "output cap; None: not cut.",
+    )
+    note: str | None = Field(
+        default=None, description="Why this model answered against its rule (e.g. a low score)."
+    )
 
     @classmethod
     def answering(cls, assigned: TaskAssigned, **fields: Any) -> TaskResult:
@@ -190,6 +208,11 @@ class ReplyChunk(Event):
     kind: Literal["reply.chunk"] = "reply.chunk"
     seq: int = Field(ge=0, description="Position in the reply stream; resumption cursor.")
     delta: str
+    channel: ReplyChannel = Field(
+        default="content",
+        description="content: the answer; reasoning: progress and the thinking step, which "
+        "the gateway relays as `delta.reasoning_content` (a client's thinking panel).",
+    )
     emitted_at: float = Field(default_factory=time.time)
 
 
@@ -229,6 +252,9 @@ class AnswerCommitted(Event):
     answer: str
     usage: Usage = Usage()
     task_ids: list[str] = []
+    models: list[str] = Field(
+        default=[], description="Every model that answered, as `model::category`."
+    )
     cache_key: str | None = Field(
         default=None, description="Cache the answer under this key; None: do not cache it."
     )
@@ -240,8 +266,23 @@ class AnswerCommitted(Event):
 class FeedbackGiven(Event):
     kind: Literal["feedback.given"] = "feedback.given"
     response_id: str
-    rating: Literal[-1, 1]
+    rating: Literal[-1, 0, 1] = Field(
+        description="-1 negative, 1 positive, 0 neutral (from `stars` 3; older events "
+        "never carry 0)."
+    )
+    stars: int | None = Field(
+        default=None, ge=1, le=5, description="The client's 1-5 rating; None on older events."
+    )
     comment: str | None = None
+    models: list[str] = Field(
+        default=[], description="The rated answer's models (`model::category`), scored by it."
+    )
+
+    @classmethod
+    def from_stars(cls, stars: int, **fields: Any) -> FeedbackGiven:
+        """1-2 negative, 3 neutral, 4-5 positive."""
+        rating = -1 if stars <= 2 else (0 if stars == 3 else 1)
+        return cls(rating=rating, stars=stars, **fields)
 
 
 class WorkerHeartbeat(Event):

@@ -24,6 +24,13 @@ class ExpertModel(BaseModel):
 
     model: str = Field(min_length=1)
     endpoint: str = Field(description="Name of an entry in INFERENCE_SERVERS.")
+    tier: int | None = Field(
+        default=None,
+        ge=1,
+        le=2,
+        description="1 answers first, 2 only when no tier-1 answer is confident; None: "
+        "from the parameter count in the model's name (<= 20B is tier 1).",
+    )
 
 
 LOCAL_SERVER = InferenceServer(name="local", url="http://127.0.0.1:8080/v1")

@@ -56,6 +56,10 @@ PARTITIONS: Final[dict[str, int]] = topic_partitions()
 COMPACTED: Final[frozenset[str]] = frozenset({REGISTRY, TOOL_SWITCHES, GRAPH_TERMS})
 """Keyed state topics: the broker keeps the latest event per key, for good."""
 
+KEPT_FOR_GOOD: Final[frozenset[str]] = frozenset({FEEDBACK})
+"""Event topics that are the source of a view with no other home: the experts' scores
+are replayed from every rating ever given (services.experts.scores)."""
+
 DEFAULT_RETENTION_HOURS: Final = 168
 """Event topics keep a week of events: a request's trail can be replayed for audit."""
 
@@ -64,6 +68,8 @@ def topic_configs(topic: str, retention_hours: float = DEFAULT_RETENTION_HOURS) 
     """Broker-side settings of one topic: compaction for keyed state, else time retention."""
     if topic in COMPACTED:
         return {"cleanup.policy": "compact"}
+    if topic in KEPT_FOR_GOOD:
+        return {"cleanup.policy": "delete", "retention.ms": "-1"}
     if retention_hours <= 0:
         raise ValueError("retention must be positive")
     return {"cleanup.policy": "delete", "retention.ms": str(int(retention_hours * 3_600_000))}

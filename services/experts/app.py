@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import time
 
-from faststream import FastStream
+from aiokafka.structs import ConsumerRecord
+from faststream import Context, FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 
-from contracts import CanaryPing, ReplyChunk, TaskAssigned, TaskResult, new_id
+from contracts import CanaryPing, FeedbackGiven, ReplyChunk, TaskAssigned, TaskResult, new_id
 from contracts.canary import answer_canary
 from contracts.events import TaskInput
 from contracts.liveness import Heartbeat
-from contracts.topics import REPLIES, RESULTS, task_topic
+from contracts.topics import FEEDBACK, REPLIES, RESULTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, Unconfirmed, make_broker, publish_event
-from services.experts.answer import answer
 from services.experts.models import ModelPool
+from services.experts.panel import answer_task
+from services.experts.replay import Replay
+from services.experts.scores import ScoreBook
 from services.experts.settings import ExpertSettings
 
 SERVICE = "experts"
@@ -26,7 +30,12 @@ def expired(task: TaskAssigned) -> TaskResult:
 
 
 def create_router(
-    settings: ExpertSettings, broker: KafkaBroker, pool: ModelPool, worker_id: str
+    settings: ExpertSettings,
+    broker: KafkaBroker,
+    pool: ModelPool,
+    worker_id: str,
+    scores: ScoreBook,
+    replay: Replay,
 ) -> KafkaRouter:
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
@@ -53,15 +62,38 @@ def create_router(
             return
         chunks = Unconfirmed(broker)
 
-        async def publish(chunk: ReplyChunk) -> None:
+        async def publish_chunk(chunk: ReplyChunk) -> None:
             await chunks.send(chunk, REPLIES)
 
+        async def publish_result(result: TaskResult) -> None:
+            # The streamed chunks reach the broker before the result that ends them.
+            undelivered = await chunks.confirm()
+            if undelivered is not None and result.error is None:
+                result = result.model_copy(update={"error": undelivered})
+            await publish_event(broker, result, RESULTS)
+
         candidates = pool.candidates(task.task.category)
-        result = await answer(candidates, task, publish, worker_id)
-        undelivered = await chunks.confirm()
-        if undelivered is not None and result.error is None:
-            result = result.model_copy(update={"error": undelivered})
-        await publish_event(broker, result, RESULTS)
+        if settings.scores:
+            await replay.wait()  # right after a restart: until the scores are rebuilt
+            candidates = scores.rank(candidates)
+        await answer_task(
+            candidates, task, publish_chunk, publish_result, worker_id, settings.max_output_chars
+        )
+
+    if settings.scores:
+        # No consumer group: every instance reads every rating from the beginning, so
+        # each holds the whole view and a restart rebuilds it.
+        @router.subscriber(
+            FEEDBACK,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.ACK_FIRST,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+        async def on_feedback(feedback: FeedbackGiven, message: KafkaMessage = Context()) -> None:
+            scores.apply(feedback)
+            record = message.raw_message
+            if isinstance(record, ConsumerRecord):  # not a batch: this subscriber's kind
+                replay.seen(record.partition, record.offset)
 
     return router
 
@@ -70,7 +102,11 @@ def create_app(settings: ExpertSettings, broker: KafkaBroker | None = None) -> F
     broker = broker or make_broker(settings.kafka_url, SERVICE)
     pool = ModelPool(settings)
     worker_id = new_id("expert-")
-    broker.include_router(create_router(settings, broker, pool, worker_id))
+    scores, replay = (
+        ScoreBook(),
+        Replay(settings.kafka_url, FEEDBACK, settings.scores_rebuild_wait_s),
+    )
+    broker.include_router(create_router(settings, broker, pool, worker_id, scores, replay))
     heartbeat = Heartbeat(
         broker,
         SERVICE,
@@ -81,6 +117,8 @@ def create_app(settings: ExpertSettings, broker: KafkaBroker | None = None) -> F
         liveness_file=settings.liveness_file,
     )
     app = FastStream(broker)
+    if settings.scores:
+        app.on_startup(replay.start)  # before the subscribers read: the ends as of now
     app.after_startup(heartbeat.start)
     app.on_shutdown(heartbeat.stop)
     app.after_shutdown(pool.aclose)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.inference import (
@@ -18,6 +18,19 @@ from contracts.inference import (
 from contracts.liveness import heartbeat_interval_setting, liveness_file_setting
 from contracts.wire import kafka_url_setting
 
+CATEGORIES = (
+    "general",
+    "math",
+    "technical_support",
+    "creative_writer",
+    "code_reviewer",
+    "medical_consult",
+    "legal_advisor",
+    "translation",
+    "reasoning",
+)
+"""The reference system's categories, each with its role (services.experts.prompts)."""
+
 
 class ExpertSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EXPERTS_", populate_by_name=True)
@@ -29,6 +42,25 @@ class ExpertSettings(BaseSettings):
     liveness_file: Path | None = liveness_file_setting()
     inference_servers: list[InferenceServer] = inference_servers_setting()
     expert_models: dict[str, list[ExpertModel]] = Field(
-        default={"general": [ExpertModel(model=LOCAL_MODEL, endpoint=LOCAL_SERVER.name)]},
+        default_factory=lambda: {
+            category: [ExpertModel(model=LOCAL_MODEL, endpoint=LOCAL_SERVER.name)]
+            for category in CATEGORIES
+        },
         validation_alias="EXPERT_MODELS",
+        description="Category -> its models, each with an optional tier. A category "
+        "missing here is answered by `general`'s models.",
+    )
+    max_output_chars: int = Field(
+        default=2400,
+        ge=200,
+        validation_alias=AliasChoices("MAX_EXPERT_OUTPUT_CHARS", "EXPERTS_MAX_OUTPUT_CHARS"),
+        description="An answer that feeds a merge is cut to this, at a sentence boundary.",
+    )
+    scores: bool = Field(
+        default=True,
+        description="Order each category's models by their score from moe.feedback, "
+        "replayed at start-up; off: EXPERT_MODELS order.",
+    )
+    scores_rebuild_wait_s: float = Field(
+        default=10.0, ge=0, description="After a start, longest wait for the scores replay."
     )

@@ -14,11 +14,17 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from faststream.kafka import KafkaBroker
 
 from contracts import ReplyError, RequestReceived, new_id, response_id_for
-from contracts.topics import REQUESTS
+from contracts.topics import FEEDBACK, REQUESTS
 from contracts.wire import NotDelivered, make_broker, publish_event
 from services.gateway.broker_watch import BrokerWatch
 from services.gateway.connection import BrokerConnection
 from services.gateway.errors import ApiError, install_error_handlers
+from services.gateway.feedback import (
+    AnsweredView,
+    FeedbackRequest,
+    attach_answers_consumer,
+    feedback_event,
+)
 from services.gateway.graph_proxy import GraphProxy, graph_router
 from services.gateway.health import Canaries, HealthMonitor, health_response
 from services.gateway.openai_models import ChatCompletionRequest
@@ -54,6 +60,8 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
     pending, canaries, workers = PendingReplies(settings.max_in_flight), Canaries(), WorkerView()
     subscriber = attach_reply_consumer(broker, pending, canaries)
     attach_registry_consumer(broker, workers)
+    answered = AnsweredView(settings.feedback_answers_kept)
+    attach_answers_consumer(broker, answered)
     connection = BrokerConnection(broker, subscriber, settings.kafka_url)
     monitor = HealthMonitor(
         broker,
@@ -146,6 +154,36 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
             message = f"Could not deliver the request to the planner ({REQUESTS}): {why}."
             raise unavailable(settings, message) from exc
         return stream
+
+    @app.post("/v1/feedback")
+    async def feedback(
+        body: FeedbackRequest, authorization: str | None = Header(default=None)
+    ) -> dict[str, Any]:
+        """Rate an answer this caller's tenant was given; 404 for any other."""
+        tenant = authenticate(settings, authorization)
+        found = await answered.find(body.response_id, settings.feedback_lookup_wait_s)
+        # Another tenant's answer is as unknown to this caller as one never given.
+        if found is None or found.tenant != tenant:
+            raise ApiError(
+                404,
+                f"No response '{body.response_id}' was given to this API key's tenant.",
+                code="response_not_found",
+                param="response_id",
+            )
+        if not connection.ready:
+            raise unavailable(settings, f"The rating was not sent: {connection.unavailable()}.")
+        event = feedback_event(body, found)
+        try:
+            await publish_event(broker, event, FEEDBACK, settings.publish_timeout_s)
+        except (KafkaError, NotDelivered) as exc:
+            raise unavailable(settings, f"Could not record the rating on {FEEDBACK}.") from exc
+        return {
+            "object": "feedback",
+            "response_id": body.response_id,
+            "rating": body.rating,
+            "effect": {-1: "negative", 0: "neutral", 1: "positive"}[event.rating],
+            "models": event.models,
+        }
 
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(

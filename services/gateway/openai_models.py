@@ -95,8 +95,16 @@ def usage_chunk(response_id: str, model: str, usage: Usage) -> dict[str, Any]:
 
 
 def completion(
-    response_id: str, model: str, content: str, finish_reason: str, usage: Usage
+    response_id: str,
+    model: str,
+    content: str,
+    finish_reason: str,
+    usage: Usage,
+    reasoning: str | None = None,
 ) -> dict[str, Any]:
+    message = {"role": "assistant", "content": content}
+    if reasoning is not None:
+        message["reasoning_content"] = reasoning
     return {
         "id": response_id,
         "object": "chat.completion",
@@ -105,7 +113,7 @@ def completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content},
+                "message": message,
                 "finish_reason": finish_reason,
             }
         ],

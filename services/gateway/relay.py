@@ -41,7 +41,10 @@ async def stream_events(
     while True:
         if isinstance(event, ReplyChunk):
             if event.delta:
-                pending += sse(chunk(response_id, model, {"content": event.delta}), event.seq)
+                # Reasoning (progress, the thinking step) is the field clients show in
+                # a thinking panel; those that do not know it see only the answer.
+                field = "reasoning_content" if event.channel == "reasoning" else "content"
+                pending += sse(chunk(response_id, model, {field: event.delta}), event.seq)
         elif isinstance(event, ReplyDone):
             pending += sse(chunk(response_id, model, {}, event.finish_reason), event.seq)
             if include_usage:
@@ -65,12 +68,14 @@ async def collect(
 ) -> dict[str, Any] | ReplyError:
     """The whole answer as one chat.completion, or the error that ended it."""
     parts: list[str] = []
+    reasoning: list[str] = []
     event = first
     while True:
         if isinstance(event, ReplyChunk):
-            parts.append(event.delta)
+            (reasoning if event.channel == "reasoning" else parts).append(event.delta)
         elif isinstance(event, ReplyDone):
-            return completion(response_id, model, "".join(parts), event.finish_reason, event.usage)
+            text, thought = "".join(parts), "".join(reasoning) or None
+            return completion(response_id, model, text, event.finish_reason, event.usage, thought)
         else:
             return event
         try:

@@ -53,6 +53,15 @@ class GatewaySettings(BaseSettings):
     health_watch_interval_s: float = Field(
         default=30.0, ge=0, description="Background health checks (stalls logged); 0: off."
     )
+    feedback_answers_kept: int = Field(
+        default=100_000, ge=1, description="Answers the feedback route knows (newest kept)."
+    )
+    feedback_lookup_wait_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a rating of an unknown response waits for its answer to "
+        "reach this gateway's view before the 404.",
+    )
     inference_servers: list[InferenceServer] = inference_servers_setting()
     graph_url: str = Field(
         default="http://127.0.0.1:8004",

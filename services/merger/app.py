@@ -3,24 +3,73 @@ reply, for plans that did not stream) to moe.replies and the answer to moe.answe
 
 from __future__ import annotations
 
+import structlog
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.middlewares import AckPolicy
 
 from contracts.canary import answer_canary
-from contracts.events import CanaryPing, MergerInput, PlanCreated
+from contracts.events import CanaryPing, MergerInput, PlanCreated, TaskResult
+from contracts.expert_report import REVIEWED_CATEGORIES
 from contracts.liveness import Heartbeat
-from contracts.topics import PLANS, RESULTS, task_topic
-from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
-from services.merger.fan_in import FanIn
-from services.merger.merge import merge, needs_synthesis
+from contracts.topics import PLANS, REPLIES, RESULTS, task_topic
+from contracts.wire import FETCH_MAX_WAIT_MS, Unconfirmed, make_broker, publish_event
+from services.merger.fan_in import FanIn, Gathering
+from services.merger.merge import (
+    chosen,
+    merge,
+    needs_synthesis,
+    only_tools,
+    sources,
+    streamed_result,
+)
+from services.merger.progress import plan_line, reasoning_chunk, result_line, shows_progress
 from services.merger.replies import publish_outcome
 from services.merger.research_fallback import follow_up, needs_research
 from services.merger.settings import MergerSettings
-from services.merger.synthesis import Judge, Syntheses
+from services.merger.synthesis import Job, Judge, Syntheses
 
 SERVICE = "merger"
+log = structlog.get_logger()
+
+
+def judge_job(settings: MergerSettings, gathering: Gathering) -> Job | None:
+    """What the judge must do for a complete request; None: nothing (pass through)."""
+    plan = gathering.plan
+    assert plan is not None
+    results = chosen(plan, gathering.results)
+    if streamed_result(plan, results) is not None or not sources(plan, results):
+        return None
+    if only_tools(plan, results):  # a tool's exact value is never rewritten by a model
+        return None
+    several = len(plan.tasks) > 1
+    think = settings.thinking and (several or any(r.confidence == "low" for r in results))
+    categories = {r.category for r in results} | {t.category for t in plan.tasks}
+    review = settings.critic and bool(categories & REVIEWED_CATEGORIES)
+    write = needs_synthesis(plan, results) or think
+    if not (write or review):
+        return None
+    return Job(
+        plan,
+        results,
+        gathering.results,
+        gathering.sent,
+        think=think,
+        write=write,
+        review=review,
+        progress=settings.progress,
+    )
+
+
+def progress_lines(event: PlanCreated | TaskResult, gathering: Gathering) -> list[str]:
+    """The lines an event adds to the thinking panel: the plan (with the results that
+    came before it), or one result."""
+    if not shows_progress(gathering.plan):
+        return []
+    if isinstance(event, PlanCreated):
+        return [plan_line(event), *map(result_line, gathering.results)]
+    return [result_line(event)]
 
 
 def create_router(
@@ -57,22 +106,42 @@ def create_router(
         if isinstance(event, PlanCreated) and event.cache_hit is not None:
             return  # the planner answered it from the cache: nothing to gather
         gathered = fan_in.add(event)
-        if gathered is None:
+        gathering = gathered or fan_in.gathering(event.request_id)
+        if settings.progress and gathering is not None:
+            await send_progress(event, gathering)
+        if gathered is None or gathered.plan is None:
             return
-        plan, results = gathered
+        if gathered.outbox is not None and (lost := await gathered.outbox.confirm()):
+            log.warning("progress_not_delivered", request_id=event.request_id, error=lost)
+        plan, trail = gathered.plan, gathered.results
+        results = chosen(plan, trail)
         if settings.research_fallback and needs_research(plan, results):
             extended, task = follow_up(plan)
-            fan_in.reopen(extended, results)
+            fan_in.reopen(extended, trail, gathered.sent)
             await publish_event(broker, task, task_topic("research"))
             return
-        if judge is not None and needs_synthesis(plan, results):
+        job = judge_job(settings, gathered) if judge is not None else None
+        if judge is not None and job is not None:
             # A judge streams for seconds; this handler must keep gathering (and closing
             # streamed answers) meanwhile. The synthesis runs as a tracked task, not in
             # the handler: `max_workers` would still stall every request once its
             # workers were all judging.
-            syntheses.start(broker, judge, plan, results)
+            syntheses.start(broker, judge, job)
             return
-        await publish_outcome(broker, merge(plan, results))
+        await publish_outcome(broker, merge(plan, results, trail, gathered.sent))
+
+    async def send_progress(event: PlanCreated | TaskResult, gathering: Gathering) -> None:
+        lines = progress_lines(event, gathering)
+        if not lines or gathering.plan is None:
+            return
+        # In order on the request's partition, unconfirmed (a broker round trip per
+        # line would hold up every request this handler gathers); confirmed before the
+        # request's reply goes on.
+        gathering.outbox = gathering.outbox or Unconfirmed(broker)
+        for line in lines:
+            chunk = reasoning_chunk(gathering.plan, gathering.sent, line)
+            await gathering.outbox.send(chunk, REPLIES)
+            gathering.sent += 1
 
     return router
 

@@ -1,4 +1,5 @@
-"""Fan-in: gathers a plan and its task results, which arrive in any order."""
+"""Fan-in: gathers a plan and its task results, which arrive in any order. An expert
+task may have several results (one per model asked); its last says `final`."""
 
 from __future__ import annotations
 
@@ -6,17 +7,25 @@ import time
 from dataclasses import dataclass, field
 
 from contracts import PlanCreated, TaskResult
+from contracts.wire import Unconfirmed
 
 
 @dataclass
 class Gathering:
     plan: PlanCreated | None = None
-    results: dict[str, TaskResult] = field(default_factory=dict)
+    results: list[TaskResult] = field(default_factory=list)
     last_seen: float = field(default_factory=time.monotonic)
+    sent: int = 0
+    """Reply chunks the merger already sent for the request (progress lines)."""
+    outbox: Unconfirmed | None = None
+    """Those chunks, confirmed before the reply goes on."""
 
     @property
     def complete(self) -> bool:
-        return self.plan is not None and all(t.id in self.results for t in self.plan.tasks)
+        if self.plan is None:
+            return False
+        done = {r.task_id for r in self.results if r.final}
+        return all(t.id in done for t in self.plan.tasks)
 
 
 class FanIn:
@@ -31,24 +40,34 @@ class FanIn:
     def __len__(self) -> int:
         return len(self._open)
 
-    def add(self, event: PlanCreated | TaskResult) -> tuple[PlanCreated, list[TaskResult]] | None:
-        """Record the event; when the request is complete, hand it over and forget it."""
+    def gathering(self, request_id: str) -> Gathering | None:
+        return self._open.get(request_id)
+
+    def add(self, event: PlanCreated | TaskResult) -> Gathering | None:
+        """Record the event; when the request is complete, hand over its gathering (the
+        plan, every result in arrival order) and forget it."""
         self._forget_orphans()
         gathering = self._open.setdefault(event.request_id, Gathering())
         gathering.last_seen = time.monotonic()
         if isinstance(event, PlanCreated):
             gathering.plan = event
         else:
-            gathering.results[event.task_id] = event
+            # A redelivered result replaces its earlier copy.
+            gathering.results = [
+                r
+                for r in gathering.results
+                if (r.task_id, r.model, r.worker_id)
+                != (event.task_id, event.model, event.worker_id)
+            ]
+            gathering.results.append(event)
         if not gathering.complete or gathering.plan is None:
             return None
         del self._open[event.request_id]
-        plan = gathering.plan
-        return plan, [gathering.results[t.id] for t in plan.tasks]
+        return gathering
 
-    def reopen(self, plan: PlanCreated, results: list[TaskResult]) -> None:
+    def reopen(self, plan: PlanCreated, results: list[TaskResult], sent: int = 0) -> None:
         """Wait again for `plan` (extended with a follow-up task), keeping its results."""
-        self._open[plan.request_id] = Gathering(plan, {r.task_id: r for r in results})
+        self._open[plan.request_id] = Gathering(plan, list(results), sent=sent)
 
     def _forget_orphans(self) -> None:
         now = time.monotonic()

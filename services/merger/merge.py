@@ -23,9 +23,12 @@ from contracts import (
     response_id_for,
 )
 from contracts.events import FinishReason
+from contracts.expert_report import parse_report
 
-# Source priority from the reference system: reasoning > tools > graph > experts > web.
-PRIORITY = {"reasoning": 0, "tool": 1, "graph": 2, "expert": 3, "research": 4}
+# Source priority from the reference system: reasoning > tools > graph > experts > web >
+# cache.
+PRIORITY = {"reasoning": 0, "tool": 1, "graph": 2, "expert": 3, "research": 4, "cache": 5}
+CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,47 @@ def failed(result: TaskResult) -> str | None:
     return None
 
 
+def streamed_result(plan: PlanCreated, results: list[TaskResult]) -> TaskResult | None:
+    """The result whose tokens already went to the client, if any did."""
+    return next(
+        (r for r in results if r.task_id == plan.streaming_task_id and r.streamed_chunks > 0),
+        None,
+    )
+
+
+def chosen(plan: PlanCreated, trail: list[TaskResult]) -> list[TaskResult]:
+    """One result per task of the plan, in plan order: the one the client already saw,
+    else the most confident usable one (the higher tier on a tie: it was asked because
+    tier 1 was unsure), else the task's final (failed) one."""
+    picked: list[TaskResult] = []
+    for task in plan.tasks:
+        mine = [r for r in trail if r.task_id == task.id]
+        seen = streamed_result(plan, mine)
+        usable = [r for r in mine if failed(r) is None]
+        if seen is not None:
+            picked.append(seen)
+        elif usable:
+            rank = lambda r: (CONFIDENCE_RANK.get(r.confidence or "medium", 1), -(r.tier or 1))  # noqa: E731
+            picked.append(min(usable, key=rank))
+        elif mine:
+            picked.append(next((r for r in mine if r.final), mine[-1]))
+    return picked
+
+
+def shown(plan: PlanCreated, result: TaskResult) -> str:
+    """What a source says: a tool's output verbatim, an expert's answer without its
+    report labels (its DETAILS, else its CORE_FINDING)."""
+    workers = {t.id: t.worker for t in plan.tasks}
+    if workers.get(result.task_id) != "expert" or result.streamed_chunks:
+        return result.output
+    return parse_report(result.output).answer or result.output
+
+
+def models_used(results: list[TaskResult]) -> list[str]:
+    """`model::category` of each result an answer was made from."""
+    return [f"{r.model}::{r.category}" for r in results if r.model and failed(r) is None]
+
+
 def _failure(plan: PlanCreated, results: list[TaskResult], seq: int) -> Outcome:
     reasons = "; ".join(reason for r in results if (reason := failed(r)))
     return Outcome([failure(plan, seq, f"No answer could be produced: {reasons}")], None)
@@ -72,18 +116,21 @@ def sources(plan: PlanCreated, results: list[TaskResult]) -> list[TaskResult]:
 
 
 def _combined(plan: PlanCreated, results: list[TaskResult]) -> str:
-    return "\n\n".join(r.output for r in sources(plan, results))
+    return "\n\n".join(shown(plan, r) for r in sources(plan, results))
 
 
 def needs_synthesis(plan: PlanCreated, results: list[TaskResult]) -> bool:
     """Whether a judge should write the answer: several usable results, not all from
     precision tools (a tool's exact value is passed through, never rewritten by a model),
     and no expert already streamed its tokens to the client."""
-    if any(r.task_id == plan.streaming_task_id for r in results):
+    if streamed_result(plan, results) is not None:
         return False
+    return len(sources(plan, results)) > 1 and not only_tools(plan, results)
+
+
+def only_tools(plan: PlanCreated, results: list[TaskResult]) -> bool:
     workers = {t.id: t.worker for t in plan.tasks}
-    usable = sources(plan, results)
-    return len(usable) > 1 and any(workers[r.task_id] != "tool" for r in usable)
+    return all(workers[r.task_id] == "tool" for r in sources(plan, results))
 
 
 def closing(
@@ -93,6 +140,7 @@ def closing(
     finish: FinishReason,
     seq: int,
     usage: Usage,
+    models: list[str] | None = None,
 ) -> tuple[ReplyDone, AnswerCommitted]:
     """The reply's end (after `seq` chunks) and the committed answer."""
     # Only a whole answer is worth serving again: none cut short, none missing a part,
@@ -109,16 +157,24 @@ def closing(
         answer=text,
         usage=usage,
         task_ids=[t.id for t in plan.tasks],
+        models=models_used(results) if models is None else models,
         cache_key=plan.cache_key if cacheable else None,
     )
     return done, answer
 
 
-def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
-    streamed = next((r for r in results if r.task_id == plan.streaming_task_id), None)
-    seq = streamed.streamed_chunks if streamed else 0
-    # A streamed expert that failed or said nothing leaves the client nothing to keep:
-    # the stream ends with ReplyError (after whatever it sent), never an empty ReplyDone.
+def merge(
+    plan: PlanCreated,
+    results: list[TaskResult],
+    trail: list[TaskResult] | None = None,
+    seq: int = 0,
+) -> Outcome:
+    """The answer made without a judge from `results` (one per task, `chosen`), after
+    `seq` chunks the merger already sent; usage counts every result of the `trail`."""
+    streamed = streamed_result(plan, results)
+    seq = streamed.streamed_chunks if streamed else seq
+    # A streamed expert that failed leaves the client nothing to keep: the stream ends
+    # with ReplyError (after whatever it sent), never an empty ReplyDone.
     if streamed is not None and failed(streamed):
         return _failure(plan, results, seq)
     if not sources(plan, results):
@@ -139,8 +195,9 @@ def merge(plan: PlanCreated, results: list[TaskResult]) -> Outcome:
     else:
         text = _combined(plan, results)
         replies.append(
-            ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=0, delta=text)
+            ReplyChunk(request_id=plan.request_id, tenant=plan.tenant, seq=seq, delta=text)
         )
-        seq = 1
-    done, answer = closing(plan, results, text, finish, seq, total_usage(results))
+        seq += 1
+    usage = plan.usage + total_usage(trail if trail is not None else results)
+    done, answer = closing(plan, results, text, finish, seq, usage)
     return Outcome([*replies, done], answer)

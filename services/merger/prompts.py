@@ -31,10 +31,53 @@ def _label(index: int, plan: PlanCreated, result: TaskResult) -> str:
 
 
 def judge_messages(plan: PlanCreated, results: list[TaskResult]) -> list[dict[str, str]]:
-    blocks = [f"{_label(i, plan, r)}\n{r.output}" for i, r in enumerate(sources(plan, results), 1)]
+    ordered = enumerate(sources(plan, results), 1)
+    # An expert's whole report: its confidence and gaps help the judge weigh it.
+    blocks = [f"{_label(i, plan, r)}\n{r.output}" for i, r in ordered]
     question = plan.question.strip() or "(not given: combine the sources into one answer)"
     body = "Sources, most reliable first:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
     return [
         {"role": "system", "content": JUDGE_SYSTEM + MODES.get(plan.mode, "")},
         {"role": "user", "content": body},
     ]
+
+
+THINKING_SYSTEM = (
+    "You think a panel's answer through before it is written. Work in four numbered "
+    "steps, each with its heading: 1. Decomposition: what the question asks, part by "
+    "part. 2. Source evaluation: what each source contributes, how reliable it is, and "
+    "every contradiction between sources. 3. Gaps: what no source covers. 4. Conclusion: "
+    "what the answer must say. Be brief; do not write the answer itself."
+)
+
+
+def thinking_messages(plan: PlanCreated, results: list[TaskResult]) -> list[dict[str, str]]:
+    """The thinking step's prompt: the same sources and question the judge gets."""
+    [_, body] = judge_messages(plan, results)
+    return [{"role": "system", "content": THINKING_SYSTEM}, body]
+
+
+def with_reasoning(prompt: list[dict[str, str]], trace: str) -> list[dict[str, str]]:
+    """The judge's prompt with the thinking step's trace before the question."""
+    if not trace.strip():
+        return prompt
+    system, body = prompt
+    sources, _, question = body["content"].rpartition("\n\nQuestion: ")
+    content = f"{sources}\n\nReasoning so far:\n{trace.strip()}\n\nQuestion: {question}"
+    return [system, {"role": "user", "content": content}]
+
+
+CONFIRMED = "CONFIRMED"
+CRITIC_SYSTEM = (
+    "You review an answer on a medical or legal question for factual errors and "
+    "dangerous statements (wrong doses, advice to skip professional help, misstated "
+    "law). If the answer is correct and safe, reply with the single word CONFIRMED. "
+    "Otherwise reply with the corrected answer only, in full, as the user should read "
+    "it; do not describe your changes."
+)
+
+
+def critic_messages(plan: PlanCreated, answer: str) -> list[dict[str, str]]:
+    question = plan.question.strip() or "(not given)"
+    body = f"Question: {question}\n\nAnswer to review:\n{answer}"
+    return [{"role": "system", "content": CRITIC_SYSTEM}, {"role": "user", "content": body}]

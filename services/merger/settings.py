@@ -40,6 +40,19 @@ class MergerSettings(BaseSettings):
         description="A judge model writes the answer of a multi-result plan; off: the "
         "results are concatenated in source-priority order.",
     )
+    thinking: bool = Field(
+        default=True,
+        description="A thinking step (streamed as reasoning) before the judge writes, when "
+        "the plan has several tasks or a result is low.",
+    )
+    critic: bool = Field(
+        default=True, description="The judge checks medical and legal answers before they go."
+    )
+    progress: bool = Field(
+        default=True,
+        description="Progress lines (the plan, each result) as reasoning chunks while the "
+        "pipeline works.",
+    )
     max_syntheses: int = Field(
         default=32, ge=1, description="Judge calls streaming at once per merger instance."
     )

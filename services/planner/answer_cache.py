@@ -71,7 +71,7 @@ class AnswerCache:
 
     def apply(self, feedback: FeedbackGiven) -> None:
         """Negative feedback takes the answer it rates out of the cache, for good."""
-        if feedback.rating > 0:
+        if feedback.rating >= 0:  # positive or neutral (3 stars)
             return
         self._flagged[feedback.response_id] = None
         while len(self._flagged) > self.max_entries:

@@ -77,15 +77,29 @@ def test_the_full_pipeline_row_measures_synthesis(run: Run) -> None:
     raw, _, _ = run
     pipeline = BenchReport.model_validate(raw).full_pipeline
     assert pipeline.synthesis == SYNTHESIS
-    # Every timed reply was the judge's stream, one chunk per judge token: `errors`
-    # counts any other reply (a concatenation fallback would flatter the figure).
+    # Every timed reply's answer was the judge's stream, one content chunk per judge
+    # token: `errors` counts any other reply (a concatenation fallback would flatter
+    # the figure).
     assert pipeline.errors == 0 and pipeline.total.measured.n == pipeline.requests
     slowest = max(task.model_ms for task in pipeline.tasks)
-    nominal = slowest + pipeline.synthesis_model.model_ms
+    nominal = slowest + 2 * pipeline.synthesis_model.model_ms
     assert pipeline.critical_path_nominal_ms == nominal
-    # Neither path can beat the model time it waits for: the slowest task, then the judge.
+    # Neither path can beat the model time it waits for: the slowest task, then the
+    # thinking step, then the judge.
     assert (pipeline.total.measured.p50 or 0) >= nominal
     assert (pipeline.total.baseline.p50 or 0) >= nominal
+
+
+def test_the_tier_escalation_row_waits_for_both_tiers(run: Run) -> None:
+    raw, _, _ = run
+    escalation = BenchReport.model_validate(raw).tier_escalation
+    assert escalation is not None
+    assert escalation.errors == 0 and escalation.total.measured.n == escalation.requests
+    nominal = 2 * escalation.task_model.model_ms
+    assert escalation.critical_path_nominal_ms == nominal
+    # Tier 2 starts only after tier 1 answered: neither path beats two model times.
+    assert (escalation.total.measured.p50 or 0) >= nominal
+    assert (escalation.total.baseline.p50 or 0) >= nominal
 
 
 def test_what_is_not_built_yet_is_reported_not_faked(run: Run) -> None:
@@ -112,8 +126,8 @@ def test_throughput_memory_and_targets_are_all_there(run: Run) -> None:
     assert all(memory[name]["idle_cpu_pct"] is not None for name in MEASURED)
     names = " ".join(t["name"] for t in raw["targets"])
     for expected in ("TTFT added, p50", "relay delay", "cache hit", "full pipeline",
-                     "throughput", "errors", "LiteLLM", "vs LiteLLM's", "vs direct",
-                     "idle stack"):  # fmt: skip
+                     "tier escalation", "throughput", "errors", "LiteLLM", "vs LiteLLM's",
+                     "vs direct", "idle stack"):  # fmt: skip
         assert expected in names
 
 

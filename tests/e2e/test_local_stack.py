@@ -10,10 +10,14 @@ import httpx
 import openai
 import pytest
 
+from contracts import ChatMessage, GenerationOptions, PlanCreated, TaskAssigned, TaskSpec, new_id
 from contracts.model_load import read_model_load
+from contracts.topics import ANSWERS, PLANS, task_topic
 from deploy.local import LocalStack, StackConfig
+from deploy.local.llm import MODEL_ALIAS as LOCAL_MODEL
 from deploy.local.llm import PARALLEL_SLOTS
 from tests.support.stack import local_stack_config
+from tests.support.topics import content_of, publish_events, read_reply, read_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -119,3 +123,40 @@ async def test_the_model_server_reports_its_slots(api_url: str, stack_config: St
         load = await read_model_load(server, http)
     assert (load.source, load.total_slots) == ("llama.cpp", PARALLEL_SLOTS)
     assert load.busy_slots is not None and load.queued is not None
+
+
+async def test_a_two_task_plan_is_thought_through_and_answered(
+    api_url: str, stack_config: StackConfig
+) -> None:
+    """Experts and judgement on the real model: a two-task plan (published as a load
+    tester does; the planner makes one-task plans today) is answered by two experts,
+    then the judge thinks (streamed as reasoning) and writes the answer."""
+    request_id = new_id("e2e-thinking-")
+    question = "What is 2 + 2, and what colour is the sky?"
+    options = GenerationOptions(max_tokens=32, temperature=0)
+    tasks = [
+        TaskSpec(id=f"{request_id}:1", task="What is 2 + 2?", category="math"),
+        TaskSpec(id=f"{request_id}:2", task="What colour is the sky?", category="general"),
+    ]
+    plan = PlanCreated(request_id=request_id, question=question, tasks=tasks, options=options)
+    messages = [ChatMessage(role="user", content=question)]
+    assigned = [
+        TaskAssigned(request_id=request_id, task=t, messages=messages, options=options)
+        for t in tasks
+    ]
+    bootstrap = stack_config.bootstrap
+    await publish_events(bootstrap, [(plan, PLANS), *((a, task_topic("expert")) for a in assigned)])
+    replies = await read_reply(bootstrap, request_id, timeout_s=180)
+    assert replies[-1]["kind"] == "reply.done", replies[-1]
+    chunks = [r for r in replies if r["kind"] == "reply.chunk"]
+    channels = [c["channel"] for c in chunks]
+    first_content = channels.index("content")
+    assert set(channels[first_content:]) == {"content"}  # reasoning first, then the answer
+    reasoning = "".join(c["delta"] for c in chunks[:first_content])
+    assert reasoning.startswith("Plan: 2 tasks: math, general\n")
+    assert reasoning.count(f"{LOCAL_MODEL} (tier 1)") == 2  # each expert's progress line
+    assert "".join(c["delta"] for c in content_of(replies)).strip()
+    [(answer, _)] = await read_topic(bootstrap, ANSWERS, request_id, 1)
+    assert f"{LOCAL_MODEL}::thinking" in answer["models"]
+    assert f"{LOCAL_MODEL}::judge" in answer["models"]
+    assert answer["usage"]["completion_tokens"] > 0

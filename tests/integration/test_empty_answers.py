@@ -12,9 +12,9 @@ import pytest
 
 from bench.scripted_llm import ScriptedModel
 from contracts import ChatMessage, Event, PlanCreated, TaskAssigned, TaskSpec, new_id
-from contracts.topics import ANSWERS, PLANS, REPLIES, task_topic
+from contracts.topics import ANSWERS, PLANS, task_topic
 from tests.support.gateway import gateway_client
-from tests.support.topics import publish_events, read_topic
+from tests.support.topics import content_of, publish_events, read_reply, read_topic
 
 # The planner's cache view trails moe.answers by up to 50 ms: after this long, an answer
 # that had been committed with a cache key would be served from the cache.
@@ -119,10 +119,13 @@ async def test_a_judge_that_answers_nothing_is_replaced_by_the_sources_uncached(
         for t in tasks
     ]
     await publish_events(kafka_url, events)
-    replies = await read_topic(kafka_url, REPLIES, request_id, 2)
+    replies = await read_reply(kafka_url, request_id)
     [(answer, _)] = await read_topic(kafka_url, ANSWERS, request_id, 1)
-    assert [e["kind"] for e, _ in replies] == ["reply.chunk", "reply.done"]
-    text = replies[0][0]["delta"]
+    # After the reasoning (progress; the thinking step said nothing either): the sources.
+    [chunk] = content_of(replies)
+    assert replies[-1]["kind"] == "reply.done"
+    text = chunk["delta"]
     assert "Rayleigh scattering." in text and "Blue is short." in text
     assert answer["answer"] == text and answer["cache_key"] is None
-    assert [c["model"] for c in scripted_by_prompt.calls].count("scripted-judge") == 1
+    # The thinking step and the judge, each asked once.
+    assert [c["model"] for c in scripted_by_prompt.calls].count("scripted-judge") == 2

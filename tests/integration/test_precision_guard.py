@@ -11,9 +11,9 @@ import pytest
 
 from bench.scripted_llm import ScriptedModel
 from contracts import ChatMessage, Event, PlanCreated, TaskAssigned, TaskSpec, new_id
-from contracts.topics import ANSWERS, PLANS, REPLIES, task_topic
+from contracts.topics import ANSWERS, PLANS, task_topic
 from services.merger.precision_guard import NOTE
-from tests.support.topics import publish_events, read_topic
+from tests.support.topics import content_of, publish_events, read_reply, read_topic
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,27 +46,28 @@ async def _judged(
     ]
     await publish_events(kafka_url, events)
     [(answer, _)] = await read_topic(kafka_url, ANSWERS, request_id, 1, timeout_s=30)
-    count = len(judge_tokens) + (2 if answer["precision_corrections"] else 1)
-    replies = [event for event, _ in await read_topic(kafka_url, REPLIES, request_id, count)]
-    return replies, answer
+    replies = await read_reply(kafka_url, request_id, timeout_s=30)
+    # Progress lines and the thinking step (reasoning) come first, then the answer.
+    assert [e["seq"] for e in replies] == list(range(len(replies)))
+    assert replies[-1]["kind"] == "reply.done"
+    return content_of(replies), answer
 
 
 async def test_a_misquoted_tool_value_is_reinstated(
     kafka_url: str, workers: None, scripted: ScriptedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scripted, "prompt_overrides", True)
-    replies, answer = await _judged(kafka_url, ["The", " VAT", " is", " 409", " euros."])
-    kinds = [(e["kind"], e["seq"]) for e in replies]
-    assert kinds == [*(("reply.chunk", i) for i in range(6)), ("reply.done", 6)]
-    appended = replies[5]["delta"]
+    content, answer = await _judged(kafka_url, ["The", " VAT", " is", " 409", " euros."])
+    assert [e["delta"] for e in content[:5]] == ["The", " VAT", " is", " 409", " euros."]
+    [appended] = [e["delta"] for e in content[5:]]
     assert appended.startswith(f"\n\n{NOTE}\n\ncalculate\n")
     assert "result: 409.5" in appended
     assert answer["answer"] == "The VAT is 409 euros." + appended
     assert answer["precision_corrections"] == [
         {"task_id": "t", "tool": "calculate", "missing": ["409.5"], "action": "appended"}
     ]
-    # The judge was asked once, and saw the exact value it then misquoted.
-    [judge_call] = [c for c in scripted.calls if c["model"] == "scripted-judge"]
+    # The judge's answer (after its thinking step) saw the exact value it then misquoted.
+    *_, judge_call = [c for c in scripted.calls if c["model"] == "scripted-judge"]
     assert "result: 409.5" in judge_call["messages"][-1]["content"]
 
 
@@ -74,7 +75,7 @@ async def test_a_faithful_judge_answer_is_left_alone(
     kafka_url: str, workers: None, scripted: ScriptedModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scripted, "prompt_overrides", True)
-    replies, answer = await _judged(kafka_url, ["The", " VAT", " is", " 409.50", " euros."])
-    assert [(e["kind"], e["seq"]) for e in replies][-1] == ("reply.done", 5)
+    content, answer = await _judged(kafka_url, ["The", " VAT", " is", " 409.50", " euros."])
+    assert [e["delta"] for e in content] == ["The", " VAT", " is", " 409.50", " euros."]
     assert answer["answer"] == "The VAT is 409.50 euros."
     assert answer["precision_corrections"] == []

@@ -26,6 +26,7 @@ def settings_for(url: str) -> ExpertSettings:
     return ExpertSettings(
         inference_servers=[InferenceServer(name="gpu", url=f"{url}/v1", timeout=5)],
         expert_models={"general": [ExpertModel(model="scripted-general", endpoint="gpu")]},
+        scores=False,
     )
 
 
@@ -55,8 +56,16 @@ async def run_task(  # type: ignore[no-untyped-def]
     seen = capture(broker, [REPLIES, RESULTS])
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(body, task_topic("expert"))
-        [result] = await seen.wait_for(RESULTS)
+        while not any(getattr(r, "final", False) for r in await seen.wait_for(RESULTS)):
+            await seen.wait_for(RESULTS, len(seen.events[RESULTS]) + 1)
+    *_, result = seen.events[RESULTS]
+    assert isinstance(result, TaskResult) and result.final
+    ATTEMPTS[:] = [r for r in seen.events[RESULTS] if isinstance(r, TaskResult)]
     return result, seen.events[REPLIES]
+
+
+ATTEMPTS: list[TaskResult] = []
+"""Every result of the last task run_task ran (one per model asked), in arrival order."""
 
 
 async def test_expert_streams_each_token_to_replies_then_reports(model) -> None:  # type: ignore[no-untyped-def]
@@ -87,10 +96,10 @@ async def test_unstreamed_task_reports_in_the_reference_format(model) -> None:  
     assert "CONFIDENCE: <high|medium|low>" in system
 
 
-async def test_streamed_answer_states_no_confidence(model) -> None:  # type: ignore[no-untyped-def]
+async def test_streamed_answer_without_a_tag_has_medium_confidence(model) -> None:  # type: ignore[no-untyped-def]
     scripted, url = model
     result, _ = await run_task(url, task())
-    assert result.confidence is None
+    assert result.confidence == "medium"
     assert "CONFIDENCE" not in scripted.calls[0]["messages"][0]["content"]
 
 
@@ -163,6 +172,7 @@ async def stand_in() -> AsyncIterator[tuple[ScriptedModel, ScriptedModel, Expert
                     ExpertModel(model="second", endpoint="b"),
                 ]
             },
+            scores=False,
         )
         yield first, second, settings
 
@@ -182,18 +192,25 @@ async def test_the_categorys_next_model_stands_in_for_one_that_gave_nothing(  # 
     assert [c.seq for c in chunks] == [0, 1, 2]
     assert result.error is None and result.model == "second" and result.output == "Stand-in."
     assert len(first.calls) == 1 and len(second.calls) == 1
-    # Every attempt's usage is counted: the stand-in's reported 5 prompt tokens, and the
-    # first model's (reported or estimated).
-    assert result.usage.prompt_tokens > 5 and result.usage.completion_tokens == 3
+    # Every attempt is its own result, for the trail (and the merger's usage sum).
+    assert [(r.model, r.final, r.error is None) for r in ATTEMPTS] == [
+        ("first", False, False),
+        ("second", True, True),
+    ]
+    assert result.usage.prompt_tokens == 5 and result.usage.completion_tokens == 3
 
 
-async def test_unstreamed_task_cut_mid_answer_is_answered_by_the_next_model(stand_in) -> None:  # type: ignore[no-untyped-def]
+async def test_unstreamed_task_asks_every_tier_1_model_and_reports_each(stand_in) -> None:  # type: ignore[no-untyped-def]
     first, second, settings = stand_in
     first.reset(Script(cut_after_tokens=2))
     result, chunks = await run_task("unused", task(stream_reply=False), settings=settings)
-    assert chunks == []
-    assert result.error is None and result.output == "Stand-in." and result.model == "second"
+    assert chunks == [] and result is ATTEMPTS[-1]
     assert len(first.calls) == 1 and len(second.calls) == 1
+    by_model = {r.model: r for r in ATTEMPTS}
+    assert sorted(by_model) == ["first", "second"] and [r.final for r in ATTEMPTS] == [False, True]
+    assert by_model["first"].error is not None and by_model["first"].confidence == "low"
+    assert by_model["second"].error is None and by_model["second"].output == "Stand-in."
+    assert {r.tier for r in ATTEMPTS} == {1}
 
 
 async def test_no_stand_in_once_tokens_reached_the_client(stand_in) -> None:  # type: ignore[no-untyped-def]

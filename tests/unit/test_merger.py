@@ -36,6 +36,8 @@ def result(request_id: str, task_id: str, **fields: object) -> TaskResult:
 
 def merger_broker(**settings: object):  # type: ignore[no-untyped-def]
     broker = make_broker("unused:9092", "merger")
+    # Progress lines and the thinking step have tests of their own (test_judgement.py).
+    settings = {"progress": False, "thinking": False, **settings}
     create_app(MergerSettings.model_validate(settings), broker)
     return broker, capture(broker, [REPLIES, ANSWERS, task_topic("research")])
 

@@ -53,6 +53,10 @@ def judged_by(url: str, **settings: object) -> MergerSettings:
             "inference_servers": [server],
             "judge_model": "scripted-judge",
             "judge_endpoint": "judge-gpu",
+            # Progress lines and the thinking step have tests of their own
+            # (test_judgement.py).
+            "progress": False,
+            "thinking": False,
             **settings,
         }
     )

@@ -121,7 +121,12 @@ async def test_the_merger_corrects_a_judge_that_misquotes_a_tool() -> None:
     async with serve(create_scripted_app(scripted)) as url:
         server = InferenceServer(name="judge", url=f"{url}/v1", timeout=5)
         settings = MergerSettings(
-            inference_servers=[server], judge_model="scripted-judge", judge_endpoint="judge"
+            inference_servers=[server],
+            judge_model="scripted-judge",
+            judge_endpoint="judge",
+            # The judge's answer alone: no thinking step or progress lines before it.
+            thinking=False,
+            progress=False,
         )
         broker = make_broker("unused:9092", "merger")
         create_app(settings, broker)
