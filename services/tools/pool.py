@@ -12,10 +12,13 @@ MemoryError or a dead worker, never in the host swapping."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
 import resource
 import signal
 from dataclasses import dataclass
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -145,5 +148,21 @@ class WorkerPool:
         def kill_all() -> None:
             for worker in workers:
                 worker.kill()
+            _stop_forkserver()
 
         await asyncio.to_thread(kill_all)
+
+
+def _stop_forkserver() -> None:
+    """Kill the forkserver rather than let it exit with this process: it would tear its
+    interpreter down first, and with the tools' modules (sympy, pint) loaded that took
+    about 2 s on a loaded 2-core machine, past a SIGTERM's few seconds. It holds nothing
+    that needs a clean exit. multiprocessing has no public way to reach it, hence the
+    private names; a later pool starts a new one (ensure_running)."""
+    server = getattr(forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    if server is None or pid is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    server._stop()  # closes its pipe, reaps it, removes its socket
