@@ -94,6 +94,7 @@ class WorkerPool:
         self._all: set[_Worker] = set()
 
     def _spawn(self) -> _Worker:
+        _open_pools.add(self)
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_serve, args=(child, self._memory_bytes), daemon=True, name="tool-worker"
@@ -144,21 +145,30 @@ class WorkerPool:
     async def close(self) -> None:
         workers, self._idle = list(self._all), []
         self._all.clear()
+        _open_pools.discard(self)
+        last = not _open_pools
 
         def kill_all() -> None:
             for worker in workers:
                 worker.kill()
-            _stop_forkserver()
+            if last:  # other pools' workers report their exit through the forkserver
+                _stop_forkserver()
 
         await asyncio.to_thread(kill_all)
+
+
+_open_pools: set[WorkerPool] = set()
+"""Pools of this process that are started and not closed: they share one forkserver."""
 
 
 def _stop_forkserver() -> None:
     """Kill the forkserver rather than let it exit with this process: it would tear its
     interpreter down first, and with the tools' modules (sympy, pint) loaded that took
     about 2 s on a loaded 2-core machine, past a SIGTERM's few seconds. It holds nothing
-    that needs a clean exit. multiprocessing has no public way to reach it, hence the
-    private names; a later pool starts a new one (ensure_running)."""
+    that needs a clean exit. Only once no pool is open: a worker's exit status comes
+    through the forkserver, and without it a running worker reads as exited (and would
+    never be killed). multiprocessing has no public way to reach it, hence the private
+    names; a later pool starts a new one (ensure_running)."""
     server = getattr(forkserver, "_forkserver", None)
     pid = getattr(server, "_forkserver_pid", None)
     if server is None or pid is None:

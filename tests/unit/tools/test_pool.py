@@ -82,3 +82,30 @@ async def test_close_ends_every_worker() -> None:
     processes = [worker.process for worker in pool._all]
     await pool.close()
     assert processes and not any(process.is_alive() for process in processes)
+
+
+def _running(pid: int | None) -> bool:
+    """Whether `pid` is a live process (not gone, not a zombie waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_closing_one_pool_leaves_another_able_to_kill_its_workers() -> None:
+    """Pools share a forkserver, which the last one to close stops; until then a worker
+    that overruns is still killed (its exit status comes through the forkserver)."""
+    first, second = WorkerPool(size=1), WorkerPool(size=1)
+    await first.start()
+    await second.start()
+    try:
+        await first.close()
+        [stuck] = worker_pids(second)
+        with pytest.raises(ToolError):
+            await second.run("regex_extract", SLOW_REGEX, 0.5)
+        assert not _running(stuck)
+        assert (await second.run("calculate", {"expression": "6*7"}, 5))["result"] == 42
+    finally:
+        await second.close()
+    assert not _running(stuck)
