@@ -9,6 +9,7 @@ with the stop bounded and a start that is still connecting abandoned."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -44,6 +45,15 @@ async def bounded(
         log.warning("stop_stalled", step=what, waited_s=grace_s)
         return False
     return True
+
+
+def freeze_startup_heap() -> None:
+    """Put what start-up allocated (modules, the app, its clients: ~100k objects) out of
+    the garbage collector's reach. Each full collection walked all of it, about 45 ms on
+    this 2-core machine: a pause in every stream the process was relaying, and the tail
+    of the per-token relay delay. Frozen, a full collection walks what requests made."""
+    gc.collect()
+    gc.freeze()
 
 
 EXIT_STALLED: Final = 3
@@ -83,6 +93,7 @@ async def _serve(app: FastStream, service: str, signalled: asyncio.Event, grace_
     if starting.done():
         waiting.cancel()
         starting.result()  # a failed start raises here
+        freeze_startup_heap()
         _log(app, READY_MESSAGE)
         await signalled.wait()
     else:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from faststream.kafka import KafkaBroker
 
 from contracts import ReplyError, RequestReceived, new_id, response_id_for
+from contracts.lifecycle import freeze_startup_heap
 from contracts.topics import FEEDBACK, REQUESTS
 from contracts.wire import NotDelivered, make_broker, publish_event
 from services.gateway.broker_watch import BrokerWatch
@@ -81,6 +82,7 @@ def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await connection.start()
+        freeze_startup_heap()
         watching = [asyncio.create_task(broker_watch.run(), name="broker-watch")]
         if settings.health_watch_interval_s > 0:
             watching.append(asyncio.create_task(monitor.watch(settings.health_watch_interval_s)))

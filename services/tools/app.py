@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from starlette.routing import Route
 
-from contracts.lifecycle import bounded
+from contracts.lifecycle import bounded, freeze_startup_heap
 from services.tools.admin import build_admin_router
 from services.tools.catalog import TOOLS
 from services.tools.handlers import build_broker
@@ -69,6 +69,7 @@ def create_app(settings: ToolsSettings | None = None) -> FastAPI:
                 # The task is kept on app.state: a heartbeat nobody references can be
                 # garbage-collected mid-flight.
                 app.state.heartbeat = await _start_kafka(stack, broker, settings)
+            freeze_startup_heap()
             log.info(
                 "tools_started",
                 worker_id=settings.worker_id,

@@ -2,6 +2,7 @@
 beats on moe.registry with a liveness file beside (contracts.liveness)."""
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -45,6 +46,18 @@ async def test_a_stop_step_that_hangs_is_given_up_after_the_grace_period() -> No
 
     app.on_shutdown(hang)
     assert await sigterm_after(started, app, broker, grace_s=0.3) < 1.0
+
+
+async def test_what_start_up_allocated_is_frozen_out_of_the_collectors_reach() -> None:
+    broker, started = make_broker("unused:9092", "test"), asyncio.Event()
+    app = FastStream(broker)
+    app.after_startup(started.set)
+    gc.unfreeze()
+    try:
+        await sigterm_after(started, app, broker, grace_s=1.0)
+        assert gc.get_freeze_count() > 10_000  # the modules and the app, at the least
+    finally:
+        gc.unfreeze()
 
 
 async def test_a_signal_during_a_start_that_hangs_abandons_the_start() -> None:
