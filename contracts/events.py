@@ -17,6 +17,9 @@ Role = Literal["system", "user", "assistant", "tool", "developer"]
 Mode = Literal["default", "code", "concise"]
 Confidence = Literal["high", "medium", "low"]
 FinishReason = Literal["stop", "length"]
+PlanSource = Literal[
+    "exact_cache", "semantic_cache", "router", "precision", "llm_planner", "fallback", "fast_path"
+]
 
 
 def new_id(prefix: str = "") -> str:
@@ -130,6 +133,18 @@ class PlanCreated(Event):
     cache_hit: CachedAnswer | None = Field(
         default=None,
         description="Answered from the cache: the planner already sent the reply; no tasks.",
+    )
+    planned_by: PlanSource | None = Field(
+        default=None, description="How the plan was made (None: by a planner before 2.1)."
+    )
+    plan_note: str | None = Field(
+        default=None, description="Why: the fallback's reason, the router's category, ..."
+    )
+    distance: float | None = Field(
+        default=None, description="Cosine distance of the semantic cache hit or router match."
+    )
+    margin: float | None = Field(
+        default=None, description="Router: how far the runner-up category was behind."
     )
 
     @model_validator(mode="after")

@@ -2,5 +2,5 @@
 
 from typing import Final
 
-CONTRACT_VERSION: Final = "2.0"
+CONTRACT_VERSION: Final = "2.1"
 CONTRACT_MAJOR: Final = CONTRACT_VERSION.split(".")[0]

@@ -15,7 +15,9 @@ async def answer_from_cache(
     broker: KafkaBroker, request: RequestReceived, hit: CachedAnswer
 ) -> None:
     ids = {"request_id": request.request_id, "tenant": request.tenant}
-    plan = PlanCreated(**ids, question=last_user_text(request), cache_hit=hit)
+    plan = PlanCreated(
+        **ids, question=last_user_text(request), cache_hit=hit, planned_by="exact_cache"
+    )
     # One round trip for all three; the chunk stays before the done (same partition).
     sent = Unconfirmed(broker)
     await sent.send(ReplyChunk(**ids, seq=0, delta=hit.answer), REPLIES)
