@@ -21,6 +21,7 @@ from contracts.canary import answer_canary
 from contracts.liveness import Heartbeat
 from contracts.topics import ANSWERS, FEEDBACK, PLANS, REQUESTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
+from services.planner import precision
 from services.planner.answer_cache import AnswerCache, cache_key
 from services.planner.cache_hit import answer_from_cache
 from services.planner.cache_rebuild import CacheRebuild
@@ -100,6 +101,11 @@ def create_router(
     return router
 
 
+async def warm_up() -> None:
+    """Precision routing's patterns and unit registry, loaded off the event loop."""
+    await asyncio.to_thread(precision.warm_up)
+
+
 def create_app(
     settings: PlannerSettings, broker: KafkaBroker | None = None, catalog: ToolCatalog | None = None
 ) -> FastStream:
@@ -117,6 +123,7 @@ def create_app(
     )
     app = FastStream(broker)
     app.on_startup(catalog.start)
+    app.on_startup(warm_up)
     if settings.cache_enabled:
         app.on_startup(rebuild.start)  # before the subscribers read: the ends as of now
     app.after_startup(heartbeat.start)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 
 def vocabulary(*phrases: str) -> list[str]:
@@ -64,8 +65,11 @@ def words_value(phrase: str) -> int:
     return total + current
 
 
+@lru_cache(maxsize=1024)
 def digits_for_words(text: str) -> str:
-    """`text` with its number words written as digits."""
+    """`text` with its number words written as digits (cached: every grammar asks)."""
+    if _WORD_VALUES.keys().isdisjoint(w.lower() for w in _TOKEN.findall(text)):
+        return text  # the common case, without the slower number-word pattern
     return NUMBER_WORDS.sub(lambda m: str(words_value(m.group(0))), text)
 
 
