@@ -18,7 +18,14 @@ Mode = Literal["default", "code", "concise"]
 Confidence = Literal["high", "medium", "low"]
 FinishReason = Literal["stop", "length"]
 PlanSource = Literal[
-    "exact_cache", "semantic_cache", "router", "precision", "llm_planner", "fallback", "fast_path"
+    "exact_cache",
+    "semantic_cache",
+    "coalesced",
+    "router",
+    "precision",
+    "llm_planner",
+    "fallback",
+    "fast_path",
 ]
 
 

@@ -16,16 +16,22 @@ from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import Field
 
-from contracts import AnswerCommitted, CanaryPing, FeedbackGiven, RequestReceived
+from contracts import (
+    EVENT_ADAPTER,
+    AnswerCommitted,
+    CanaryPing,
+    FeedbackGiven,
+    ReplyError,
+    RequestReceived,
+)
 from contracts.canary import answer_canary
 from contracts.liveness import Heartbeat
-from contracts.topics import ANSWERS, FEEDBACK, PLANS, REQUESTS, task_topic
-from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
+from contracts.topics import ANSWERS, FEEDBACK, REPLIES, REQUESTS
+from contracts.wire import FETCH_MAX_WAIT_MS, make_broker
 from services.planner import precision
-from services.planner.answer_cache import AnswerCache, cache_key
-from services.planner.cache_hit import answer_from_cache
+from services.planner.answer_cache import AnswerCache
 from services.planner.cache_rebuild import CacheRebuild
-from services.planner.plan import plan_request
+from services.planner.planner import Planner
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 
@@ -36,14 +42,13 @@ SERVICE = "planner"
 
 
 def create_router(
-    settings: PlannerSettings, broker: KafkaBroker, catalog: ToolCatalog, rebuild: CacheRebuild
+    settings: PlannerSettings, broker: KafkaBroker, planner: Planner, rebuild: CacheRebuild
 ) -> KafkaRouter:
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
     router = KafkaRouter()
-    cache = AnswerCache(settings.cache_max_entries, settings.cache_ttl_s)
 
-    # ACK_FIRST (offsets committed in the background): planning takes well under a
+    # ACK_FIRST (offsets committed in the background): planning takes about a
     # millisecond, so committing each offset after its handler (ACK) bought redelivery
     # for that sliver of time at the price of a broker round trip per request. A planner
     # killed mid-plan loses that one request; its client gets a 504 at the deadline.
@@ -63,19 +68,7 @@ def create_router(
         if request.deadline_at is not None and request.deadline_at < time.time():
             log.info("request_expired", request_id=request.request_id)
             return  # its client has had its 504 already; nobody waits for an answer
-        key = cache_key(request) if settings.cache_enabled else None
-        if key is not None:
-            await rebuild.wait()  # right after a restart: until the view has caught up
-        hit = cache.lookup(key) if key is not None else None
-        if hit is not None:
-            await answer_from_cache(broker, request, hit)
-            return
-        plan, tasks = plan_request(request, catalog, key)
-        # Concurrently: the merger's fan-in accepts a plan and its results in any order.
-        await asyncio.gather(
-            publish_event(broker, plan, PLANS),
-            *(publish_event(broker, task, task_topic(task.task.worker)) for task in tasks),
-        )
+        await planner.handle(request)
 
     if settings.cache_enabled:
         # No consumer group: every instance reads every partition from the beginning,
@@ -91,12 +84,31 @@ def create_router(
             event: CacheInput, message: KafkaMessage = Context()
         ) -> None:
             if isinstance(event, AnswerCommitted):
-                cache.remember(event)
+                planner.cache.remember(event)
+                planner.in_flight.answered(event.request_id)
             else:
-                cache.apply(event)
+                planner.cache.apply(event)
             record = message.raw_message
             if isinstance(record, ConsumerRecord):  # not a batch: this subscriber's kind
                 rebuild.seen(record.topic, record.partition, record.offset)
+
+        # No consumer group, from the newest event: only the replies of this instance's
+        # leaders matter (InFlight), and only theirs are decoded.
+        @router.subscriber(
+            REPLIES,
+            auto_offset_reset="latest",
+            ack_policy=AckPolicy.ACK_FIRST,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+        async def on_reply(message: KafkaMessage = Context()) -> None:
+            record = message.raw_message
+            if not isinstance(record, ConsumerRecord) or record.key is None:
+                return
+            request_id = record.key.decode(errors="replace")
+            if planner.in_flight.is_leader(request_id):
+                event = EVENT_ADAPTER.validate_json(record.value or b"{}")
+                if isinstance(event, ReplyError):  # no answer will come: followers plan
+                    planner.in_flight.answered(request_id, failed=True)
 
     return router
 
@@ -112,7 +124,9 @@ def create_app(
     broker = broker or make_broker(settings.kafka_url, SERVICE)
     catalog = catalog or ToolCatalog(settings.tools_url)
     rebuild = CacheRebuild(settings.kafka_url, [ANSWERS, FEEDBACK], settings.cache_rebuild_wait_s)
-    broker.include_router(create_router(settings, broker, catalog, rebuild))
+    cache = AnswerCache(settings.cache_max_entries, settings.cache_ttl_s)
+    planner = Planner(settings, broker, catalog, cache, rebuild)
+    broker.include_router(create_router(settings, broker, planner, rebuild))
     heartbeat = Heartbeat(
         broker,
         SERVICE,
@@ -128,5 +142,6 @@ def create_app(
         app.on_startup(rebuild.start)  # before the subscribers read: the ends as of now
     app.after_startup(heartbeat.start)
     app.on_shutdown(heartbeat.stop)
+    app.on_shutdown(planner.stop)
     app.after_shutdown(catalog.stop)
     return app

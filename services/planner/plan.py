@@ -5,6 +5,7 @@ task, so every decision is on record in moe.plans."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import structlog
@@ -31,6 +32,16 @@ def last_user_text(request: RequestReceived) -> str:
         if message.role == "user" and message.content:
             return message.content
     return request.messages[-1].content
+
+
+# Open WebUI's internal requests (title, tags, follow-up suggestions, autocomplete, ...)
+# all use prompt templates that open a section with this header.
+_CLIENT_TASK = re.compile(r"^\s*### Task:", re.MULTILINE)
+
+
+def client_task(question: str) -> bool:
+    """A client's own housekeeping request rather than a user's question."""
+    return _CLIENT_TASK.search(question) is not None
 
 
 def expert_task(request_id: str, number: int, text: str, category: str = "general") -> TaskSpec:
@@ -103,14 +114,3 @@ def build_plan(
         for task in tasks
     ]
     return plan, assigned
-
-
-def plan_request(
-    request: RequestReceived, catalog: ToolCatalog, cache_key: str | None = None
-) -> tuple[PlanCreated, list[TaskAssigned]]:
-    """Precision routing, else one general expert task."""
-    question = last_user_text(request)
-    decision = precise(request.request_id, question, catalog) or fallback(
-        request.request_id, question, "no other planner settled it"
-    )
-    return build_plan(request, question, decision, cache_key)

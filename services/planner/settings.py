@@ -37,3 +37,9 @@ class PlannerSettings(BaseSettings):
         ge=0,
         description="After a start, how long requests wait for the cache view to catch up.",
     )
+    coalesce_wait_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a request identical to one in flight waits for its answer "
+        "before it is planned itself.",
+    )

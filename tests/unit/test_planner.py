@@ -173,3 +173,18 @@ async def test_catalog_checks_arguments_against_the_tools_schema(
     assert bad is not None and "crc32" in bad
     assert tools_catalog.check("prime_factorize", {"n": 1}) is not None
     assert tools_catalog.check("no_such_tool", {}) is not None
+
+
+async def test_open_webui_task_takes_the_fast_path_uncached() -> None:
+    broker = make_broker("unused:9092", "planner")
+    create_app(PlannerSettings(tools_url=""), broker)
+    seen = capture(broker, [PLANS, task_topic("expert")])
+    title = "### Task:\nGenerate a concise, 3-5 word title summarizing the chat history.\n"
+    async with TestKafkaBroker(broker) as test_broker:
+        asked = request(messages=[ChatMessage(role="user", content=title)])
+        await test_broker.publish(asked.model_dump(mode="json"), REQUESTS)
+        [plan] = await seen.wait_for(PLANS)
+        [task] = await seen.wait_for(task_topic("expert"))
+    assert isinstance(plan, PlanCreated) and isinstance(task, TaskAssigned)
+    assert plan.planned_by == "fast_path" and plan.cache_key is None
+    assert task.stream_reply and task.task.task == title

@@ -1,0 +1,115 @@
+"""One request's way through the planner, first match wins: a client's internal task
+(fast path), the exact cache, an identical request already in flight, precision
+routing, else one general expert task. Every way ends in a plan event on moe.plans."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+import structlog
+from faststream.kafka import KafkaBroker
+
+from contracts import RequestReceived
+from contracts.topics import PLANS, task_topic
+from contracts.wire import publish_event
+from services.planner.answer_cache import AnswerCache, cache_key
+from services.planner.cache_hit import answer_from_cache
+from services.planner.cache_rebuild import CacheRebuild
+from services.planner.in_flight import InFlight, Leader
+from services.planner.plan import (
+    Decision,
+    build_plan,
+    client_task,
+    fallback,
+    last_user_text,
+    precise,
+)
+from services.planner.settings import PlannerSettings
+from services.planner.tool_catalog import ToolCatalog
+
+log = structlog.get_logger()
+
+
+class Planner:
+    def __init__(
+        self,
+        settings: PlannerSettings,
+        broker: KafkaBroker,
+        catalog: ToolCatalog,
+        cache: AnswerCache,
+        rebuild: CacheRebuild,
+    ) -> None:
+        self._settings = settings
+        self._broker = broker
+        self._catalog = catalog
+        self.cache = cache
+        self._rebuild = rebuild
+        self.in_flight = InFlight(settings.coalesce_wait_s)
+        self._followers: set[asyncio.Task[None]] = set()
+
+    async def handle(self, request: RequestReceived) -> None:
+        question = last_user_text(request)
+        if client_task(question):
+            # A client's own housekeeping (titles, tags): one model call, no cache.
+            decision = fallback(request.request_id, question, "client task")
+            await self._publish(request, question, Decision(decision.tasks, "fast_path"), None)
+            return
+        key = cache_key(request) if self._settings.cache_enabled else None
+        if key is None:
+            await self._plan(request, question, None)
+            return
+        await self._rebuild.wait()  # right after a restart: until the view has caught up
+        hit = self.cache.lookup(key)
+        if hit is not None:
+            await answer_from_cache(self._broker, request, hit)
+            return
+        leader = self.in_flight.leader(key)
+        if leader is not None:
+            self._spawn(self._follow(request, question, key, leader))
+            return
+        await self._plan(request, question, key)
+
+    async def _plan(self, request: RequestReceived, question: str, key: str | None) -> None:
+        decision = precise(request.request_id, question, self._catalog) or fallback(
+            request.request_id, question, "no other planner settled it"
+        )
+        if key is not None:
+            self.in_flight.start(key, request.request_id)
+        await self._publish(request, question, decision, key)
+
+    async def _follow(
+        self, request: RequestReceived, question: str, key: str, leader: Leader
+    ) -> None:
+        """Answer `request` with its leader's answer once the view has it; plan it
+        itself if that answer is not cacheable or does not come in time."""
+        if await self.in_flight.wait(leader, request.deadline_at):
+            hit = self.cache.lookup(key)
+            if hit is not None:
+                note = f"same question as {leader.request_id}, answered meanwhile"
+                await answer_from_cache(self._broker, request, hit, "coalesced", note)
+                return
+        log.info("coalescing_gave_up", request_id=request.request_id, leader=leader.request_id)
+        await self._plan(request, question, key)
+
+    async def _publish(
+        self, request: RequestReceived, question: str, decision: Decision, key: str | None
+    ) -> None:
+        plan, tasks = build_plan(request, question, decision, key)
+        # Concurrently: the merger's fan-in accepts a plan and its results in any order.
+        await asyncio.gather(
+            publish_event(self._broker, plan, PLANS),
+            *(publish_event(self._broker, task, task_topic(task.task.worker)) for task in tasks),
+        )
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        # Kept referenced until done: an unreferenced task may be garbage-collected.
+        task = asyncio.create_task(work)
+        self._followers.add(task)
+        task.add_done_callback(self._followers.discard)
+
+    async def stop(self) -> None:
+        for task in list(self._followers):
+            task.cancel()
+        await asyncio.gather(*self._followers, return_exceptions=True)
