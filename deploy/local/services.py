@@ -72,6 +72,8 @@ def service_env(config: StackConfig) -> dict[str, str]:
         "TOOLS_PORT": str(config.tools_port),
         # The planner learns the plannable tools from the tools service's GET /tools.
         "TOOLS_URL": f"http://127.0.0.1:{config.tools_port}",
+        # The planner's semantic cache: embedded ChromaDB, kept with the broker's log.
+        "PLANNER_CHROMA_PATH": str((config.state_dir / "chroma").resolve()),
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -29,9 +29,11 @@ from contracts.liveness import Heartbeat
 from contracts.topics import ANSWERS, FEEDBACK, REPLIES, REQUESTS
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker
 from services.planner import precision
-from services.planner.answer_cache import AnswerCache
+from services.planner.answer_cache import AnswerCache, semantic_scope
 from services.planner.cache_rebuild import CacheRebuild
+from services.planner.embeddings import LocalEmbedder, RemoteEmbedder
 from services.planner.planner import Planner
+from services.planner.semantic_cache import SemanticCache
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 
@@ -42,7 +44,11 @@ SERVICE = "planner"
 
 
 def create_router(
-    settings: PlannerSettings, broker: KafkaBroker, planner: Planner, rebuild: CacheRebuild
+    settings: PlannerSettings,
+    broker: KafkaBroker,
+    planner: Planner,
+    rebuild: CacheRebuild,
+    semantic: SemanticCache | None = None,
 ) -> KafkaRouter:
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
@@ -110,7 +116,31 @@ def create_router(
                 if isinstance(event, ReplyError):  # no answer will come: followers plan
                     planner.in_flight.answered(request_id, failed=True)
 
+    if semantic is not None:
+        # One consumer group: whichever instance reads an answer writes it, once.
+        @router.subscriber(
+            ANSWERS,
+            FEEDBACK,
+            group_id=f"{settings.group_id}-semantic-cache",
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.ACK,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+        async def on_answer_for_semantic_cache(event: CacheInput) -> None:
+            if isinstance(event, FeedbackGiven):
+                await semantic.flag(event)
+                return
+            mode = semantic_scope(event.cache_key)
+            if mode is not None and await semantic.store(event, mode, event.question):
+                log.info("semantic_cache_stored", response_id=event.response_id)
+
     return router
+
+
+def make_embedder(settings: PlannerSettings) -> LocalEmbedder | RemoteEmbedder:
+    if settings.embeddings_url:
+        return RemoteEmbedder(settings.embeddings_url, settings.embeddings_model)
+    return LocalEmbedder()  # the model loads at start-up, and only if it is used
 
 
 async def warm_up() -> None:
@@ -125,8 +155,18 @@ def create_app(
     catalog = catalog or ToolCatalog(settings.tools_url)
     rebuild = CacheRebuild(settings.kafka_url, [ANSWERS, FEEDBACK], settings.cache_rebuild_wait_s)
     cache = AnswerCache(settings.cache_max_entries, settings.cache_ttl_s)
-    planner = Planner(settings, broker, catalog, cache, rebuild)
-    broker.include_router(create_router(settings, broker, planner, rebuild))
+    embedder = make_embedder(settings)
+    semantic = None
+    if settings.semantic_cache:
+        semantic = SemanticCache(
+            embedder,
+            settings.cache_hit_threshold,
+            settings.chroma_path,
+            settings.chroma_host,
+            settings.chroma_port,
+        )
+    planner = Planner(settings, broker, catalog, cache, rebuild, embedder, semantic)
+    broker.include_router(create_router(settings, broker, planner, rebuild, semantic))
     heartbeat = Heartbeat(
         broker,
         SERVICE,
@@ -138,6 +178,10 @@ def create_app(
     app = FastStream(broker)
     app.on_startup(catalog.start)
     app.on_startup(warm_up)
+    if semantic is not None:
+        app.on_startup(embedder.start)
+        app.on_startup(semantic.start)
+    app.after_shutdown(embedder.aclose)
     if settings.cache_enabled:
         app.on_startup(rebuild.start)  # before the subscribers read: the ends as of now
     app.after_startup(heartbeat.start)

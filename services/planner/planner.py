@@ -1,6 +1,7 @@
 """One request's way through the planner, first match wins: a client's internal task
-(fast path), the exact cache, an identical request already in flight, precision
-routing, else one general expert task. Every way ends in a plan event on moe.plans."""
+(fast path), the exact cache, an identical request already in flight, the semantic
+cache, precision routing, else one general expert task. Every way ends in a plan event
+on moe.plans."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from faststream.kafka import KafkaBroker
 from contracts import RequestReceived
 from contracts.topics import PLANS, task_topic
 from contracts.wire import publish_event
-from services.planner.answer_cache import AnswerCache, cache_key
+from services.planner.answer_cache import AnswerCache, cache_key, stands_alone
 from services.planner.cache_hit import answer_from_cache
 from services.planner.cache_rebuild import CacheRebuild
+from services.planner.embeddings import Embedder, Vectors
 from services.planner.in_flight import InFlight, Leader
 from services.planner.plan import (
     Decision,
@@ -26,6 +28,7 @@ from services.planner.plan import (
     last_user_text,
     precise,
 )
+from services.planner.semantic_cache import SemanticCache
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 
@@ -40,6 +43,8 @@ class Planner:
         catalog: ToolCatalog,
         cache: AnswerCache,
         rebuild: CacheRebuild,
+        embedder: Embedder | None = None,
+        semantic: SemanticCache | None = None,
     ) -> None:
         self._settings = settings
         self._broker = broker
@@ -47,6 +52,8 @@ class Planner:
         self.cache = cache
         self._rebuild = rebuild
         self.in_flight = InFlight(settings.coalesce_wait_s)
+        self.semantic = semantic
+        self._embedder = embedder
         self._followers: set[asyncio.Task[None]] = set()
 
     async def handle(self, request: RequestReceived) -> None:
@@ -69,7 +76,38 @@ class Planner:
         if leader is not None:
             self._spawn(self._follow(request, question, key, leader))
             return
+        vector = await self._embedding(request, question)
+        if vector is not None and await self._semantic_hit(request, vector):
+            return
         await self._plan(request, question, key)
+
+    async def _embedding(self, request: RequestReceived, question: str) -> Vectors | None:
+        """The question's embedding, when something will use it (None on failure: the
+        request is planned without it)."""
+        if self._embedder is None or self.semantic is None or not stands_alone(request):
+            return None
+        try:
+            vectors = await self._embedder.embed([question])
+        except Exception as exc:  # a remote embeddings endpoint away: plan without it
+            log.warning("embedding_failed", error=f"{type(exc).__name__}: {exc}")
+            return None
+        vector: Vectors = vectors[0]
+        return vector
+
+    async def _semantic_hit(self, request: RequestReceived, vector: Vectors) -> bool:
+        if self.semantic is None or not self.semantic.ready:
+            return False
+        try:
+            hit = await self.semantic.lookup(request.tenant, request.mode, vector)
+        except Exception as exc:  # Chroma away: plan the request instead
+            log.warning("semantic_cache_unavailable", error=f"{type(exc).__name__}: {exc}")
+            return False
+        if hit is None:
+            return False
+        await answer_from_cache(
+            self._broker, request, hit.answer, "semantic_cache", distance=round(hit.distance, 4)
+        )
+        return True
 
     async def _plan(self, request: RequestReceived, question: str, key: str | None) -> None:
         decision = precise(request.request_id, question, self._catalog) or fallback(

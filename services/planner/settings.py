@@ -43,3 +43,37 @@ class PlannerSettings(BaseSettings):
         description="How long a request identical to one in flight waits for its answer "
         "before it is planned itself.",
     )
+    chroma_path: Path | None = Field(
+        default=None,
+        description="Folder of the embedded ChromaDB semantic cache (the local stack puts "
+        "it under its state folder); unset, and no CHROMA_HOST: no semantic cache.",
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PLANNER_CHROMA_HOST", "CHROMA_HOST"),
+        description="A ChromaDB server shared by every planner instance (`chroma run`).",
+    )
+    chroma_port: int = Field(
+        default=8000, validation_alias=AliasChoices("PLANNER_CHROMA_PORT", "CHROMA_PORT")
+    )
+    cache_hit_threshold: float = Field(
+        default=0.15,
+        gt=0,
+        lt=2,
+        validation_alias=AliasChoices("PLANNER_CACHE_HIT_THRESHOLD", "CACHE_HIT_THRESHOLD"),
+        description="A semantic cache hit: cosine distance below this.",
+    )
+    embeddings_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("PLANNER_EMBEDDINGS_URL", "EMBEDDINGS_URL"),
+        description="An OpenAI-compatible /v1 base URL for embeddings; empty: the local "
+        "all-MiniLM-L6-v2 (ONNX) model.",
+    )
+    embeddings_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        validation_alias=AliasChoices("PLANNER_EMBEDDINGS_MODEL", "EMBEDDINGS_MODEL"),
+    )
+
+    @property
+    def semantic_cache(self) -> bool:
+        return self.cache_enabled and (bool(self.chroma_host) or self.chroma_path is not None)
