@@ -33,6 +33,7 @@ from services.planner.answer_cache import AnswerCache, semantic_scope
 from services.planner.cache_rebuild import CacheRebuild
 from services.planner.embeddings import LocalEmbedder, RemoteEmbedder
 from services.planner.planner import Planner
+from services.planner.router import SemanticRouter
 from services.planner.semantic_cache import SemanticCache
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
@@ -165,7 +166,15 @@ def create_app(
             settings.chroma_host,
             settings.chroma_port,
         )
-    planner = Planner(settings, broker, catalog, cache, rebuild, embedder, semantic)
+    router = None
+    if settings.router_enabled:
+        router = SemanticRouter(
+            embedder,
+            settings.router_prototypes,
+            settings.router_max_distance,
+            settings.router_min_margin,
+        )
+    planner = Planner(settings, broker, catalog, cache, rebuild, embedder, semantic, router)
     broker.include_router(create_router(settings, broker, planner, rebuild, semantic))
     heartbeat = Heartbeat(
         broker,
@@ -178,9 +187,12 @@ def create_app(
     app = FastStream(broker)
     app.on_startup(catalog.start)
     app.on_startup(warm_up)
-    if semantic is not None:
+    if semantic is not None or router is not None:
         app.on_startup(embedder.start)
+    if semantic is not None:
         app.on_startup(semantic.start)
+    if router is not None:
+        app.on_startup(router.start)
     app.after_shutdown(embedder.aclose)
     if settings.cache_enabled:
         app.on_startup(rebuild.start)  # before the subscribers read: the ends as of now

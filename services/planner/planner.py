@@ -1,7 +1,7 @@
 """One request's way through the planner, first match wins: a client's internal task
 (fast path), the exact cache, an identical request already in flight, the semantic
-cache, precision routing, else one general expert task. Every way ends in a plan event
-on moe.plans."""
+cache, precision routing, the semantic router, else one general expert task. Every way
+ends in a plan event on moe.plans."""
 
 from __future__ import annotations
 
@@ -24,10 +24,12 @@ from services.planner.plan import (
     Decision,
     build_plan,
     client_task,
+    expert_task,
     fallback,
     last_user_text,
     precise,
 )
+from services.planner.router import SemanticRouter
 from services.planner.semantic_cache import SemanticCache
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
@@ -45,6 +47,7 @@ class Planner:
         rebuild: CacheRebuild,
         embedder: Embedder | None = None,
         semantic: SemanticCache | None = None,
+        router: SemanticRouter | None = None,
     ) -> None:
         self._settings = settings
         self._broker = broker
@@ -53,6 +56,7 @@ class Planner:
         self._rebuild = rebuild
         self.in_flight = InFlight(settings.coalesce_wait_s)
         self.semantic = semantic
+        self.router = router
         self._embedder = embedder
         self._followers: set[asyncio.Task[None]] = set()
 
@@ -79,12 +83,13 @@ class Planner:
         vector = await self._embedding(request, question)
         if vector is not None and await self._semantic_hit(request, vector):
             return
-        await self._plan(request, question, key)
+        await self._plan(request, question, key, vector)
 
     async def _embedding(self, request: RequestReceived, question: str) -> Vectors | None:
         """The question's embedding, when something will use it (None on failure: the
         request is planned without it)."""
-        if self._embedder is None or self.semantic is None or not stands_alone(request):
+        users = self.semantic is not None or self.router is not None
+        if self._embedder is None or not users or not stands_alone(request):
             return None
         try:
             vectors = await self._embedder.embed([question])
@@ -109,13 +114,30 @@ class Planner:
         )
         return True
 
-    async def _plan(self, request: RequestReceived, question: str, key: str | None) -> None:
-        decision = precise(request.request_id, question, self._catalog) or fallback(
-            request.request_id, question, "no other planner settled it"
+    async def _plan(
+        self,
+        request: RequestReceived,
+        question: str,
+        key: str | None,
+        vector: Vectors | None = None,
+    ) -> None:
+        decision = (
+            precise(request.request_id, question, self._catalog)
+            or self._routed(request.request_id, question, vector)
+            or fallback(request.request_id, question, "no other planner settled it")
         )
         if key is not None:
             self.in_flight.start(key, request.request_id)
         await self._publish(request, question, decision, key)
+
+    def _routed(self, request_id: str, question: str, vector: Vectors | None) -> Decision | None:
+        if self.router is None or vector is None:
+            return None
+        route = self.router.route(vector)
+        if route is None:
+            return None
+        task = expert_task(request_id, 1, question, route.category)
+        return Decision([task], "router", route.category, route.distance, route.margin)
 
     async def _follow(
         self, request: RequestReceived, question: str, key: str, leader: Leader

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contracts.events import new_id
 from contracts.liveness import heartbeat_interval_setting, liveness_file_setting
 from contracts.wire import kafka_url_setting
+from services.planner.router import DEFAULT_PROTOTYPES
 
 
 class PlannerSettings(BaseSettings):
@@ -72,6 +73,19 @@ class PlannerSettings(BaseSettings):
     embeddings_model: str = Field(
         default="all-MiniLM-L6-v2",
         validation_alias=AliasChoices("PLANNER_EMBEDDINGS_MODEL", "EMBEDDINGS_MODEL"),
+    )
+
+    router_enabled: bool = Field(
+        default=True, description="Route clear matches of the prototype phrases to a category."
+    )
+    router_prototypes: Path = Field(
+        default=DEFAULT_PROTOTYPES, description="JSON file: expert category -> phrases."
+    )
+    router_max_distance: float = Field(
+        default=0.68, gt=0, lt=2, description="Nearest prototype at most this far (cosine)."
+    )
+    router_min_margin: float = Field(
+        default=0.10, ge=0, description="... and this much nearer than the runner-up category."
     )
 
     @property
