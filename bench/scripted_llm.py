@@ -70,20 +70,24 @@ class ScriptedModel:
     plan's parallel tasks can take known, different model times. The last SCRIPT in the
     message wins: a judge's prompt quotes its sources first and its own question last."""
     call_count: int = 0
+    model_scripts: dict[str, Script] = field(default_factory=dict)
+    """Scripts for particular model ids (a planner's JSON beside the experts' prose)."""
 
     def reset(self, script: Script | None = None) -> None:
         self.script = script or Script()
+        self.model_scripts.clear()
         self.calls.clear()
         self.call_count = 0
 
     def script_for(self, body: dict[str, Any]) -> Script:
+        base = self.model_scripts.get(str(body.get("model")), self.script)
         messages = body.get("messages") or [{}]
         content = messages[-1].get("content")
         found = _OVERRIDE.findall(content) if self.prompt_overrides and content else []
         if not found:
-            return self.script
+            return base
         fields = {k: v for k, v in json.loads(found[-1]).items() if k in OVERRIDABLE}
-        return dataclasses.replace(self.script, **fields)
+        return dataclasses.replace(base, **fields)
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:

@@ -21,17 +21,20 @@ from contracts import (
     AnswerCommitted,
     CanaryPing,
     FeedbackGiven,
+    PlanCreated,
     ReplyError,
     RequestReceived,
 )
 from contracts.canary import answer_canary
+from contracts.inference import find_server
 from contracts.liveness import Heartbeat
-from contracts.topics import ANSWERS, FEEDBACK, REPLIES, REQUESTS
+from contracts.topics import ANSWERS, FEEDBACK, PLANS, REPLIES, REQUESTS
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker
 from services.planner import precision
 from services.planner.answer_cache import AnswerCache, semantic_scope
 from services.planner.cache_rebuild import CacheRebuild
 from services.planner.embeddings import LocalEmbedder, RemoteEmbedder
+from services.planner.llm_planner import LlmPlanner
 from services.planner.planner import Planner
 from services.planner.router import SemanticRouter
 from services.planner.semantic_cache import SemanticCache
@@ -41,6 +44,7 @@ from services.planner.tool_catalog import ToolCatalog
 log = structlog.get_logger()
 CacheInput = Annotated[AnswerCommitted | FeedbackGiven, Field(discriminator="kind")]
 PlannerInput = Annotated[RequestReceived | CanaryPing, Field(discriminator="kind")]
+PlanView = Annotated[PlanCreated | CanaryPing, Field(discriminator="kind")]
 SERVICE = "planner"
 
 
@@ -135,6 +139,19 @@ def create_router(
             if mode is not None and await semantic.store(event, mode, event.question):
                 log.info("semantic_cache_stored", response_id=event.response_id)
 
+    if planner.llm is not None:
+        # No consumer group: every instance keeps every instance's planner-model plans.
+        # From the newest: only the last 30 minutes of plans are reused anyway.
+        @router.subscriber(
+            PLANS,
+            auto_offset_reset="latest",
+            ack_policy=AckPolicy.ACK_FIRST,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+        async def on_plan(event: PlanView) -> None:
+            if isinstance(event, PlanCreated):
+                planner.plans.remember(event)
+
     return router
 
 
@@ -174,7 +191,19 @@ def create_app(
             settings.router_max_distance,
             settings.router_min_margin,
         )
-    planner = Planner(settings, broker, catalog, cache, rebuild, embedder, semantic, router)
+    llm = None
+    if settings.llm_planner:
+        server = find_server(settings.inference_servers, settings.judge_endpoint)
+        research = bool(settings.searxng_url.strip())
+        llm = LlmPlanner(
+            server,
+            settings.judge_model,
+            settings.categories,
+            catalog,
+            settings.planner_timeout_s,
+            research,
+        )
+    planner = Planner(settings, broker, catalog, cache, rebuild, embedder, semantic, router, llm)
     broker.include_router(create_router(settings, broker, planner, rebuild, semantic))
     heartbeat = Heartbeat(
         broker,
@@ -194,6 +223,8 @@ def create_app(
     if router is not None:
         app.on_startup(router.start)
     app.after_shutdown(embedder.aclose)
+    if llm is not None:
+        app.after_shutdown(llm.aclose)
     if settings.cache_enabled:
         app.on_startup(rebuild.start)  # before the subscribers read: the ends as of now
     app.after_startup(heartbeat.start)

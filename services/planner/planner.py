@@ -1,7 +1,7 @@
 """One request's way through the planner, first match wins: a client's internal task
 (fast path), the exact cache, an identical request already in flight, the semantic
-cache, precision routing, the semantic router, else one general expert task. Every way
-ends in a plan event on moe.plans."""
+cache, precision routing, the semantic router, the LLM planner (its plans reused for
+30 minutes), else one general expert task. Every way ends in a plan event on moe.plans."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from services.planner.cache_hit import answer_from_cache
 from services.planner.cache_rebuild import CacheRebuild
 from services.planner.embeddings import Embedder, Vectors
 from services.planner.in_flight import InFlight, Leader
+from services.planner.llm_planner import LlmPlanner, PlannerFailure
 from services.planner.plan import (
     Decision,
     build_plan,
@@ -29,6 +30,7 @@ from services.planner.plan import (
     last_user_text,
     precise,
 )
+from services.planner.plan_cache import REUSED, PlanCache
 from services.planner.router import SemanticRouter
 from services.planner.semantic_cache import SemanticCache
 from services.planner.settings import PlannerSettings
@@ -48,6 +50,7 @@ class Planner:
         embedder: Embedder | None = None,
         semantic: SemanticCache | None = None,
         router: SemanticRouter | None = None,
+        llm: LlmPlanner | None = None,
     ) -> None:
         self._settings = settings
         self._broker = broker
@@ -57,6 +60,8 @@ class Planner:
         self.in_flight = InFlight(settings.coalesce_wait_s)
         self.semantic = semantic
         self.router = router
+        self.llm = llm
+        self.plans = PlanCache(settings.plan_cache_ttl_s)
         self._embedder = embedder
         self._followers: set[asyncio.Task[None]] = set()
 
@@ -121,14 +126,45 @@ class Planner:
         key: str | None,
         vector: Vectors | None = None,
     ) -> None:
-        decision = (
-            precise(request.request_id, question, self._catalog)
-            or self._routed(request.request_id, question, vector)
-            or fallback(request.request_id, question, "no other planner settled it")
+        decision = precise(request.request_id, question, self._catalog) or self._routed(
+            request.request_id, question, vector
         )
         if key is not None:
             self.in_flight.start(key, request.request_id)
+        if decision is not None:
+            await self._publish(request, question, decision, key)
+        elif self.llm is None:
+            reason = "no planner model configured"
+            await self._publish(
+                request, question, fallback(request.request_id, question, reason), key
+            )
+        else:
+            # Seconds of model time: off the handler, which must keep taking requests.
+            self._spawn(self._plan_with_model(request, question, key, self.llm))
+
+    async def _plan_with_model(
+        self, request: RequestReceived, question: str, key: str | None, llm: LlmPlanner
+    ) -> None:
+        decision = self._reused_plan(request, question)
+        if decision is None:
+            try:
+                made = await llm.plan(request.request_id, question, request.messages)
+            except PlannerFailure as failure:
+                log.info("planner_fallback", request_id=request.request_id, reason=str(failure))
+                decision = fallback(request.request_id, question, str(failure))
+            else:
+                note = f"dropped: {'; '.join(made.dropped)}" if made.dropped else None
+                decision = Decision(made.tasks, "llm_planner", note)
         await self._publish(request, question, decision, key)
+
+    def _reused_plan(self, request: RequestReceived, question: str) -> Decision | None:
+        if not stands_alone(request):
+            return None
+        found = self.plans.lookup(request.tenant, question, request.request_id)
+        if found is None:
+            return None
+        earlier, tasks = found
+        return Decision(tasks, "llm_planner", f"{REUSED}{earlier}")
 
     def _routed(self, request_id: str, question: str, vector: Vectors | None) -> Decision | None:
         if self.router is None or vector is None:

@@ -8,6 +8,12 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.events import new_id
+from contracts.inference import (
+    LOCAL_MODEL,
+    LOCAL_SERVER,
+    InferenceServer,
+    inference_servers_setting,
+)
 from contracts.liveness import heartbeat_interval_setting, liveness_file_setting
 from contracts.wire import kafka_url_setting
 from services.planner.router import DEFAULT_PROTOTYPES
@@ -86,6 +92,50 @@ class PlannerSettings(BaseSettings):
     )
     router_min_margin: float = Field(
         default=0.10, ge=0, description="... and this much nearer than the runner-up category."
+    )
+
+    llm_planner: bool = Field(
+        default=False,
+        description="Let the judge model split what nothing else settled into 1-4 tasks "
+        "(off: one general task). Off by default: on the local stack's 135M model a plan "
+        "costs seconds of model time before the first token.",
+    )
+    inference_servers: list[InferenceServer] = inference_servers_setting()
+    judge_model: str = Field(
+        default=LOCAL_MODEL,
+        validation_alias=AliasChoices("PLANNER_JUDGE_MODEL", "JUDGE_MODEL"),
+        min_length=1,
+    )
+    judge_endpoint: str = Field(
+        default=LOCAL_SERVER.name,
+        validation_alias=AliasChoices("PLANNER_JUDGE_ENDPOINT", "JUDGE_ENDPOINT"),
+        description="Name of the INFERENCE_SERVERS entry that serves JUDGE_MODEL.",
+    )
+    planner_timeout_s: float = Field(
+        default=20.0, gt=0, description="A planner model call longer than this falls back."
+    )
+    categories: list[str] = Field(
+        default=[
+            "general",
+            "math",
+            "technical_support",
+            "creative_writer",
+            "code_reviewer",
+            "medical_consult",
+            "legal_advisor",
+            "translation",
+            "reasoning",
+        ],
+        min_length=1,
+        description="Expert categories a planned task may name; others are dropped.",
+    )
+    plan_cache_ttl_s: float = Field(
+        default=1800.0, gt=0, description="How long a planner model's plan is reused."
+    )
+    searxng_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("PLANNER_SEARXNG_URL", "SEARXNG_URL"),
+        description="Set when research workers run: the planner may plan one research task.",
     )
 
     @property
