@@ -44,6 +44,9 @@ class StackConfig(BaseModel):
     tools_port: int = 8003
     log_dir: Path = Path(".stack/logs")
     start_graphdb: bool = True
+    semantic_cache: bool = Field(
+        default=True, description="The planner's semantic cache, in the state folder."
+    )
     start_llm: bool | None = Field(
         default=None,
         description="Run the local model server. None: only when no inference_servers given.",

@@ -72,10 +72,16 @@ def service_env(config: StackConfig) -> dict[str, str]:
         "TOOLS_PORT": str(config.tools_port),
         # The planner learns the plannable tools from the tools service's GET /tools.
         "TOOLS_URL": f"http://127.0.0.1:{config.tools_port}",
-        # The planner's semantic cache: embedded ChromaDB, kept with the broker's log.
-        "PLANNER_CHROMA_PATH": str((config.state_dir / "chroma").resolve()),
         "PYTHONUNBUFFERED": "1",
+        # The planner's semantic cache: embedded ChromaDB, kept with the broker's log.
+        **semantic_cache_env(config),
     }
+
+
+def semantic_cache_env(config: StackConfig) -> dict[str, str]:
+    if not config.semantic_cache:
+        return {}
+    return {"PLANNER_CHROMA_PATH": str((config.state_dir / "chroma").resolve())}
 
 
 def service_component(spec: ServiceSpec, config: StackConfig) -> Component:

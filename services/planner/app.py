@@ -184,7 +184,9 @@ def create_app(
             settings.chroma_port,
         )
     router = None
-    if settings.router_enabled:
+    # Without the semantic cache or the LLM planner nothing else needs an embedding, and
+    # picking a category alone is not worth one per request.
+    if settings.router_enabled and (settings.semantic_cache or settings.llm_planner):
         router = SemanticRouter(
             embedder,
             settings.router_prototypes,
@@ -200,7 +202,7 @@ def create_app(
             settings.judge_model,
             settings.categories,
             catalog,
-            settings.planner_timeout_s,
+            settings.llm_timeout_s,
             research,
         )
     planner = Planner(settings, broker, catalog, cache, rebuild, embedder, semantic, router, llm)

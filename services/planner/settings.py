@@ -111,7 +111,7 @@ class PlannerSettings(BaseSettings):
         validation_alias=AliasChoices("PLANNER_JUDGE_ENDPOINT", "JUDGE_ENDPOINT"),
         description="Name of the INFERENCE_SERVERS entry that serves JUDGE_MODEL.",
     )
-    planner_timeout_s: float = Field(
+    llm_timeout_s: float = Field(
         default=20.0, gt=0, description="A planner model call longer than this falls back."
     )
     categories: list[str] = Field(
