@@ -53,7 +53,7 @@ async def planned_stack(
             inference_servers=[InferenceServer(name="scripted", url=f"{model_url}/v1")],
             judge_model=PLANNER_MODEL,
             judge_endpoint="scripted",
-            planner_timeout_s=1.0,
+            llm_timeout_s=1.0,
             chroma_path=Path(tmp_path_factory.mktemp("chroma-llm")),
         )
         tools = ToolsSettings(kafka_url=kafka_url, port=tools_port, pool_size=1)
