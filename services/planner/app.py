@@ -14,18 +14,17 @@ from faststream import Context, FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from contracts import (
-    EVENT_ADAPTER,
     AnswerCommitted,
     CanaryPing,
     FeedbackGiven,
     PlanCreated,
-    ReplyError,
     RequestReceived,
 )
 from contracts.canary import answer_canary
+from contracts.events import ReplyEvent
 from contracts.inference import find_server
 from contracts.liveness import Heartbeat
 from contracts.topics import ANSWERS, FEEDBACK, PLANS, REPLIES, REQUESTS
@@ -44,6 +43,7 @@ from services.planner.tool_catalog import ToolCatalog
 log = structlog.get_logger()
 CacheInput = Annotated[AnswerCommitted | FeedbackGiven, Field(discriminator="kind")]
 PlannerInput = Annotated[RequestReceived | CanaryPing, Field(discriminator="kind")]
+REPLY_ADAPTER: TypeAdapter[ReplyEvent] = TypeAdapter(ReplyEvent)
 PlanView = Annotated[PlanCreated | CanaryPing, Field(discriminator="kind")]
 SERVICE = "planner"
 
@@ -104,7 +104,8 @@ def create_router(
                 rebuild.seen(record.topic, record.partition, record.offset)
 
         # No consumer group, from the newest event: only the replies of this instance's
-        # leaders matter (InFlight), and only theirs are decoded.
+        # leaders matter (followers get copies: services.planner.relay), and only theirs
+        # are decoded.
         @router.subscriber(
             REPLIES,
             auto_offset_reset="latest",
@@ -115,11 +116,10 @@ def create_router(
             record = message.raw_message
             if not isinstance(record, ConsumerRecord) or record.key is None:
                 return
-            request_id = record.key.decode(errors="replace")
-            if planner.in_flight.is_leader(request_id):
-                event = EVENT_ADAPTER.validate_json(record.value or b"{}")
-                if isinstance(event, ReplyError):  # no answer will come: followers plan
-                    planner.in_flight.answered(request_id, failed=True)
+            leader = planner.in_flight.streaming(record.key.decode(errors="replace"))
+            if leader is not None:
+                event = REPLY_ADAPTER.validate_json(record.value or b"{}")
+                await planner.relay.leader_event(leader, event)
 
     if semantic is not None:
         # One consumer group: whichever instance reads an answer writes it, once.

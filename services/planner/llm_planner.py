@@ -23,6 +23,8 @@ from services.planner.tool_catalog import ToolCatalog
 log = structlog.get_logger()
 
 MAX_TASKS = 4
+MAX_TASK_CHARS = 300
+MAX_PLAN_TOKENS = 500
 CONTEXT_TURNS = 4
 CONTEXT_CHARS = 2000
 
@@ -52,16 +54,35 @@ class LlmPlan:
     """Why each dropped entry was dropped."""
 
 
+_SCALAR: list[dict[str, Any]] = [
+    {"type": "string", "maxLength": MAX_TASK_CHARS},
+    {"type": "number"},
+    {"type": "boolean"},
+]
+# Flat arguments of bounded values (a list of numbers or texts at most): every precision
+# tool's arguments fit (a JSON document goes as text), and a free-form object would let
+# a small model nest and repeat itself until cut off.
+ARGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "maxProperties": 6,
+    "additionalProperties": {
+        "anyOf": [*_SCALAR, {"type": "array", "items": {"anyOf": _SCALAR}, "maxItems": 100}]
+    },
+}
+
+
 def plan_schema(categories: list[str], tools: list[str]) -> dict[str, Any]:
     task: dict[str, Any] = {
         "type": "object",
+        # Bounded strings: constrained decoding then always ends, where a small model
+        # would otherwise repeat itself inside one string until max_tokens cut it off.
         "properties": {
-            "id": {"type": "string"},
-            "task": {"type": "string"},
+            "id": {"type": "string", "maxLength": 8},
+            "task": {"type": "string", "minLength": 1, "maxLength": MAX_TASK_CHARS},
             "category": {"type": "string", "enum": categories},
             "tool": {"type": "string", "enum": tools} if tools else {"type": "string"},
-            "args": {"type": "object"},
-            "search_query": {"type": "string"},
+            "args": ARGS_SCHEMA,
+            "search_query": {"type": "string", "maxLength": MAX_TASK_CHARS},
         },
         "required": ["id", "task", "category"],
     }
@@ -109,8 +130,10 @@ class LlmPlanner:
         )
 
     def _prompt(self, question: str, messages: list[ChatMessage]) -> list[dict[str, str]]:
+        # Names and argument names only: the full schemas would fill a small model's
+        # context; the arguments are checked against them afterwards.
         tools = "\n".join(
-            f"- {spec.name}: {spec.description} Arguments: {json.dumps(spec.parameters)}"
+            f"- {spec.name}({', '.join(spec.parameters.get('properties', {}))}): {spec.description}"
             for name in self._catalog.names()
             if (spec := self._catalog.get(name)) is not None
         )
@@ -124,7 +147,7 @@ class LlmPlanner:
             "model": self._model,
             "messages": self._prompt(question, messages),
             "temperature": 0,
-            "max_tokens": 600,
+            "max_tokens": MAX_PLAN_TOKENS,
             "stream": False,
             "response_format": {
                 "type": "json_schema",
@@ -140,11 +163,14 @@ class LlmPlanner:
                 f"{self._server.url.rstrip('/')}/chat/completions", json=body
             )
             response.raise_for_status()
-            content = response.json()["choices"][0]["message"]["content"]
+            [choice] = response.json()["choices"]
+            content = choice["message"]["content"]
         except httpx.TimeoutException:
             raise PlannerFailure(f"planner model timed out after {self._timeout_s:g} s") from None
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+        except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
             raise PlannerFailure(f"planner model call failed: {type(exc).__name__}") from None
+        if choice.get("finish_reason") == "length":
+            raise PlannerFailure(f"planner output cut off at {MAX_PLAN_TOKENS} tokens")
         return self.parse(request_id, content)
 
     def parse(self, request_id: str, content: str) -> LlmPlan:

@@ -31,6 +31,7 @@ from services.planner.plan import (
     precise,
 )
 from services.planner.plan_cache import REUSED, PlanCache
+from services.planner.relay import Relay
 from services.planner.router import SemanticRouter
 from services.planner.semantic_cache import SemanticCache
 from services.planner.settings import PlannerSettings
@@ -58,6 +59,7 @@ class Planner:
         self.cache = cache
         self._rebuild = rebuild
         self.in_flight = InFlight(settings.coalesce_wait_s)
+        self.relay = Relay(broker, self.in_flight)
         self.semantic = semantic
         self.router = router
         self.llm = llm
@@ -83,7 +85,8 @@ class Planner:
             return
         leader = self.in_flight.leader(key)
         if leader is not None:
-            self._spawn(self._follow(request, question, key, leader))
+            # Off the handler: a finished leader's whole reply goes out at once.
+            self._spawn(self._follow(request, leader))
             return
         vector = await self._embedding(request, question)
         if vector is not None and await self._semantic_hit(request, vector):
@@ -179,19 +182,8 @@ class Planner:
         task = expert_task(request_id, 1, question, route.category)
         return Decision([task], "router", route.category, route.distance, route.margin)
 
-    async def _follow(
-        self, request: RequestReceived, question: str, key: str, leader: Leader
-    ) -> None:
-        """Answer `request` with its leader's answer once the view has it; plan it
-        itself if that answer is not cacheable or does not come in time."""
-        if await self.in_flight.wait(leader, request.deadline_at):
-            hit = self.cache.lookup(key)
-            if hit is not None:
-                note = f"same question as {leader.request_id}, answered meanwhile"
-                await answer_from_cache(self._broker, request, hit, "coalesced", note)
-                return
-        log.info("coalescing_gave_up", request_id=request.request_id, leader=leader.request_id)
-        await self._plan(request, question, key)
+    async def _follow(self, request: RequestReceived, leader: Leader) -> None:
+        await self.relay.follow(leader, request)
 
     async def _publish(
         self, request: RequestReceived, question: str, decision: Decision, key: str | None

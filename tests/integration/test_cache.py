@@ -117,3 +117,27 @@ async def test_identical_concurrent_requests_call_the_model_once(
     ]
     sources = sorted(plan["planned_by"] for plan in plans)
     assert sources == ["coalesced", "coalesced", "coalesced", "fallback"]
+
+
+async def test_followers_streams_follow_the_leaders_tokens(
+    gateway_url: str, scripted: ScriptedModel
+) -> None:
+    tokens = ["Each", " follower", " gets", " these", " tokens."]
+    scripted.reset(Script(tokens=tokens, first_token_delay_s=0.2, token_gap_s=0.1))
+    question = f"What does a follower stream? ({new_id()})"
+
+    async def streamed() -> list[str]:
+        stream = await gateway_client(gateway_url).chat.completions.create(
+            model="moe-orchestrator",
+            messages=[{"role": "user", "content": question}],
+            stream=True,
+        )
+        return [
+            c.choices[0].delta.content
+            async for c in stream
+            if c.choices and c.choices[0].delta.content
+        ]
+
+    received = await asyncio.gather(*(streamed() for _ in range(3)))
+    assert received == [tokens, tokens, tokens]
+    assert len(scripted.calls) == 1
