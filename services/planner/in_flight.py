@@ -52,7 +52,11 @@ class InFlight:
         return self._by_key.get(key)
 
     def start(self, key: str, request_id: str) -> Leader:
+        """`request_id` leads `key` (again: the same leader)."""
         self._forget_stale()
+        existing = self._by_request.get(request_id)
+        if existing is not None:
+            return existing
         leader = Leader(request_id, key)
         self._by_key.pop(key, None)  # re-inserted last: the dict stays oldest first
         self._by_key[key] = leader

@@ -65,7 +65,7 @@ class Planner:
         self.llm = llm
         self.plans = PlanCache(settings.plan_cache_ttl_s)
         self._embedder = embedder
-        self._followers: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, request: RequestReceived) -> None:
         question = last_user_text(request)
@@ -88,20 +88,32 @@ class Planner:
             # Off the handler: a finished leader's whole reply goes out at once.
             self._spawn(self._follow(request, leader))
             return
-        vector = await self._embedding(request, question)
+        if not self._embeds(request):
+            await self._plan(request, question, key)
+            return
+        # Embedding and the semantic lookup take milliseconds each: off the handler, so
+        # that requests arriving meanwhile are embedded together, as one batch. Leader
+        # from now: an identical request follows this one's reply, whatever answers it.
+        self.in_flight.start(key, request.request_id)
+        self._spawn(self._plan_by_meaning(request, question, key))
+
+    def _embeds(self, request: RequestReceived) -> bool:
+        """Whether the request's embedding will be used. The router alone embeds only
+        where it can save a planner model call: naming a category is not worth ~10 ms of
+        CPU on every request."""
+        router_saves = self.router is not None and self.llm is not None
+        wanted = self.semantic is not None or router_saves
+        return wanted and self._embedder is not None and stands_alone(request)
+
+    async def _plan_by_meaning(self, request: RequestReceived, question: str, key: str) -> None:
+        vector = await self._embedding(question)
         if vector is not None and await self._semantic_hit(request, vector):
             return
         await self._plan(request, question, key, vector)
 
-    async def _embedding(self, request: RequestReceived, question: str) -> Vectors | None:
-        """The question's embedding, when something will use it (None on failure: the
-        request is planned without it)."""
-        # The router alone embeds only where it can save a planner model call: picking
-        # a category costs an embedding (~10 ms of CPU) on every request.
-        router_saves = self.router is not None and self.llm is not None
-        if self._embedder is None or not stands_alone(request):
-            return None
-        if self.semantic is None and not router_saves:
+    async def _embedding(self, question: str) -> Vectors | None:
+        """The question's embedding (None on failure: the request is planned without it)."""
+        if self._embedder is None:
             return None
         try:
             vectors = await self._embedder.embed([question])
@@ -198,10 +210,16 @@ class Planner:
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         # Kept referenced until done: an unreferenced task may be garbage-collected.
         task = asyncio.create_task(work)
-        self._followers.add(task)
-        task.add_done_callback(self._followers.discard)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Off the handler, so no dead letter: its client gets a 504 at the deadline.
+            log.error("planning_failed", error=f"{type(error).__name__}: {error}")
 
     async def stop(self) -> None:
-        for task in list(self._followers):
+        for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._followers, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
