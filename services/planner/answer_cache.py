@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from contracts import AnswerCommitted, CachedAnswer, FeedbackGiven, RequestReceived
 
 
-def cache_key(request: RequestReceived) -> str:
+def cache_key(request: RequestReceived, exact_only: bool = False) -> str:
     """Same tenant, mode, conversation and length limits: the same answer. Whitespace
     is not meaning, so it is normalised; case is (code, units), so it is kept."""
     conversation = [(m.role, " ".join(m.content.split())) for m in request.messages]
@@ -24,12 +24,16 @@ def cache_key(request: RequestReceived) -> str:
     material = json.dumps([request.tenant, request.mode, conversation, limits])
     # The prefix tells the semantic cache's writer, which sees only the committed answer,
     # the mode and whether the question stands alone (see `semantic_scope`).
-    standalone = SINGLE_QUESTION if stands_alone(request) else IN_CONTEXT
+    if exact_only:  # precise answers: a question differing in one number is another one
+        standalone = EXACT_ONLY
+    else:
+        standalone = SINGLE_QUESTION if stands_alone(request) else IN_CONTEXT
     return f"{request.mode}:{standalone}:{hashlib.sha256(material.encode()).hexdigest()}"
 
 
 SINGLE_QUESTION = "q"
 IN_CONTEXT = "c"
+EXACT_ONLY = "x"
 
 
 def stands_alone(request: RequestReceived) -> bool:

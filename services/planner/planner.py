@@ -1,7 +1,8 @@
 """One request's way through the planner, first match wins: a client's internal task
-(fast path), the exact cache, an identical request already in flight, the semantic
-cache, precision routing, the semantic router, the LLM planner (its plans reused for
-30 minutes), else one general expert task. Every way ends in a plan event on moe.plans."""
+(fast path), precision routing (its answers cached exactly, never by meaning), the exact
+cache, an identical request already in flight, the semantic cache, the semantic router,
+the LLM planner (its plans reused for 30 minutes), else one general expert task. Every
+way ends in a plan event on moe.plans."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from services.planner.answer_cache import AnswerCache, cache_key, stands_alone
 from services.planner.cache_hit import answer_from_cache
 from services.planner.cache_rebuild import CacheRebuild
 from services.planner.embeddings import Embedder, Vectors
-from services.planner.in_flight import InFlight, Leader
+from services.planner.in_flight import InFlight
 from services.planner.llm_planner import LlmPlanner, PlannerFailure
 from services.planner.plan import (
     Decision,
@@ -74,9 +75,13 @@ class Planner:
             decision = fallback(request.request_id, question, "client task")
             await self._publish(request, question, Decision(decision.tasks, "fast_path"), None)
             return
-        key = cache_key(request) if self._settings.cache_enabled else None
+        # Before any cache: an exact value is never served by meaning ("98 km/h" and
+        # "97 km/h" are near neighbours), so a precise question's answer is cached exactly.
+        exact = precise(request.request_id, question, self._catalog)
+        enabled = self._settings.cache_enabled
+        key = cache_key(request, exact_only=exact is not None) if enabled else None
         if key is None:
-            await self._plan(request, question, None)
+            await self._plan(request, question, None, exact)
             return
         await self._rebuild.wait()  # right after a restart: until the view has caught up
         hit = self.cache.lookup(key)
@@ -86,10 +91,10 @@ class Planner:
         leader = self.in_flight.leader(key)
         if leader is not None:
             # Off the handler: a finished leader's whole reply goes out at once.
-            self._spawn(self._follow(request, leader))
+            self._spawn(self.relay.follow(leader, request))
             return
-        if not self._embeds(request):
-            await self._plan(request, question, key)
+        if exact is not None or not self._embeds(request):
+            await self._plan(request, question, key, exact)
             return
         # Embedding and the semantic lookup take milliseconds each: off the handler, so
         # that requests arriving meanwhile are embedded together, as one batch. Leader
@@ -109,7 +114,7 @@ class Planner:
         vector = await self._embedding(question)
         if vector is not None and await self._semantic_hit(request, vector):
             return
-        await self._plan(request, question, key, vector)
+        await self._plan(request, question, key, None, vector)
 
     async def _embedding(self, question: str) -> Vectors | None:
         """The question's embedding (None on failure: the request is planned without it)."""
@@ -143,11 +148,10 @@ class Planner:
         request: RequestReceived,
         question: str,
         key: str | None,
+        exact: Decision | None,
         vector: Vectors | None = None,
     ) -> None:
-        decision = precise(request.request_id, question, self._catalog) or self._routed(
-            request.request_id, question, vector
-        )
+        decision = exact or self._routed(request.request_id, question, vector)
         if key is not None:
             self.in_flight.start(key, request.request_id)
         if decision is not None:
@@ -193,9 +197,6 @@ class Planner:
             return None
         task = expert_task(request_id, 1, question, route.category)
         return Decision([task], "router", route.category, route.distance, route.margin)
-
-    async def _follow(self, request: RequestReceived, leader: Leader) -> None:
-        await self.relay.follow(leader, request)
 
     async def _publish(
         self, request: RequestReceived, question: str, decision: Decision, key: str | None

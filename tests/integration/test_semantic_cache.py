@@ -131,3 +131,16 @@ async def test_follow_up_is_not_cached_under_its_bare_text(
     assert len(scripted.calls) == 2
     plan = await first_event(kafka_url, PLANS, bare.id.removeprefix("chatcmpl-"))
     assert plan["planned_by"] != "semantic_cache" and plan["tasks"]
+
+
+async def test_a_precise_question_is_never_answered_by_meaning(
+    kafka_url: str, scripted: ScriptedModel, tenants: dict[str, openai.AsyncOpenAI]
+) -> None:
+    """ "98 km/h" and "97 km/h" are near neighbours; their exact values are not."""
+    scripted.reset(Script(tokens=[LONG_ANSWER]))
+    asked = "Convert {} km/h to m/s and explain why m/s is the SI unit"
+    await ask(tenants["a"], asked.format(98))
+    again = await ask(tenants["a"], asked.format(97))
+    plan = await first_event(kafka_url, PLANS, again.id.removeprefix("chatcmpl-"))
+    assert plan["planned_by"] == "precision"
+    assert plan["tasks"][0]["args"] == {"value": 97, "from_unit": "km/h", "to_unit": "m/s"}

@@ -184,3 +184,6 @@ def test_only_a_standalone_question_may_be_kept_by_the_semantic_cache() -> None:
     limited = RequestReceived.model_validate({**alone.model_dump(), "options": {"max_tokens": 5}})
     assert semantic_scope(cache_key(limited)) is None
     assert semantic_scope(None) is None and semantic_scope("an-old-style-hex-key") is None
+    # A precise question's answer is cached exactly, never by meaning.
+    precise = cache_key(alone, exact_only=True)
+    assert semantic_scope(precise) is None and precise != cache_key(alone)
