@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import pytest
 
@@ -74,14 +73,8 @@ def merger_settings(kafka_url: str, model_url: str) -> MergerSettings:
 
 
 @pytest.fixture(scope="session")
-def chroma_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The planner's embedded semantic cache (ChromaDB PersistentClient)."""
-    return tmp_path_factory.mktemp("chroma")
-
-
-@pytest.fixture(scope="session")
 async def workers(
-    kafka_url: str, scripted_server: tuple[ScriptedModel, str], chroma_path: Path
+    kafka_url: str, scripted_server: tuple[ScriptedModel, str]
 ) -> AsyncIterator[None]:
     """Planner, expert, tools and merger workers on the real broker; the planner learns
     the tool catalog from the tools service over HTTP."""
@@ -92,9 +85,7 @@ async def workers(
         ToolsSettings(kafka_url=kafka_url, port=tools_port, pool_size=1, worker_id=new_id("tools-"))
     )
     apps = [
-        create_planner(
-            PlannerSettings(kafka_url=kafka_url, chroma_path=chroma_path), catalog=catalog
-        ),
+        create_planner(PlannerSettings(kafka_url=kafka_url), catalog=catalog),
         create_experts(expert_settings(kafka_url, model_url)),
         create_merger(merger_settings(kafka_url, model_url)),
     ]

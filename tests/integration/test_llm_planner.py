@@ -4,11 +4,8 @@ every kind of bad output falls back or is dropped as specified, on record in moe
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -16,22 +13,9 @@ import pytest
 
 from bench.scripted_llm import Script, ScriptedModel
 from contracts import new_id
-from contracts.inference import InferenceServer
 from contracts.topics import PLANS, RESULTS
-from deploy.local import free_port
-from services.experts.app import create_app as create_experts
-from services.gateway.app import create_app as create_gateway
-from services.gateway.settings import GatewaySettings
-from services.merger.app import create_app as create_merger
-from services.planner.app import create_app as create_planner
-from services.planner.settings import PlannerSettings
-from services.planner.tool_catalog import ToolCatalog
-from services.tools.app import create_app as create_tools
-from services.tools.settings import ToolsSettings
-from tests.integration.conftest import expert_settings, merger_settings
-from tests.support.broker import running_broker
 from tests.support.gateway import gateway_client
-from tests.support.servers import serve
+from tests.support.planner_stack import planner_stack
 from tests.support.topics import first_event, read_topic
 
 PLANNER_MODEL = "scripted-planner"
@@ -41,38 +25,13 @@ PLANNER_MODEL = "scripted-planner"
 async def planned_stack(
     tmp_path_factory: pytest.TempPathFactory, scripted_server: tuple[ScriptedModel, str]
 ) -> AsyncIterator[tuple[str, str]]:
-    """A broker of its own, so that its one planner has the LLM planner on (the shared
-    stack's planner plans without a model)."""
+    """A stack of its own, whose planner has the LLM planner on (and so the router,
+    which can save a planner call); the shared session stack plans without a model."""
     _, model_url = scripted_server
-    async with running_broker(tmp_path_factory.mktemp("kafka-llm")) as kafka_url:
-        tools_port = free_port()
-        catalog = ToolCatalog(f"http://127.0.0.1:{tools_port}")
-        planner = PlannerSettings(
-            kafka_url=kafka_url,
-            llm_planner=True,
-            inference_servers=[InferenceServer(name="scripted", url=f"{model_url}/v1")],
-            judge_model=PLANNER_MODEL,
-            judge_endpoint="scripted",
-            llm_timeout_s=1.0,
-            chroma_path=Path(tmp_path_factory.mktemp("chroma-llm")),
-        )
-        tools = ToolsSettings(kafka_url=kafka_url, port=tools_port, pool_size=1)
-        apps = [
-            create_planner(planner, catalog=catalog),
-            create_experts(expert_settings(kafka_url, model_url)),
-            create_merger(merger_settings(kafka_url, model_url)),
-        ]
-        gateway = create_gateway(GatewaySettings(kafka_url=kafka_url, reply_timeout_s=20))
-        async with AsyncExitStack() as stack:
-            await asyncio.gather(
-                stack.enter_async_context(serve(create_tools(tools), tools_port)),
-                *(stack.enter_async_context(app) for app in apps),
-            )
-            async with asyncio.timeout(30):
-                while not catalog.names():  # noqa: ASYNC110 - refreshed by the planner
-                    await asyncio.sleep(0.1)
-            gateway_url = await stack.enter_async_context(serve(gateway))
-            yield kafka_url, gateway_url
+    async with planner_stack(
+        tmp_path_factory.mktemp("llm-planner"), model_url, llm_planner=True, llm_timeout_s=1.0
+    ) as stack:
+        yield stack.kafka_url, stack.gateway_url
 
 
 def script_plan(scripted: ScriptedModel, *tasks: dict[str, Any], **timing: Any) -> None:
@@ -187,3 +146,17 @@ async def test_invalid_entries_are_dropped_and_the_rest_planned(
     assert plan["planned_by"] == "llm_planner"
     assert [t["task"] for t in plan["tasks"]] == ["Explain message brokers"]
     assert "crc32" in plan["plan_note"] and "ghostwriter" in plan["plan_note"]
+
+
+async def test_clear_router_match_is_one_task_of_its_category_without_a_planner_call(
+    planned_stack: tuple[str, str], scripted: ScriptedModel
+) -> None:
+    kafka_url, gateway_url = planned_stack
+    completion = await ask(gateway_url, "What are the early signs of a stroke?")
+    assert completion.choices[0].message.content == "".join(scripted.script.tokens)
+    plan = await plan_of(kafka_url, completion)
+    assert plan["planned_by"] == "router" and plan["plan_note"] == "medical_consult"
+    assert [t["category"] for t in plan["tasks"]] == ["medical_consult"]
+    assert plan["distance"] <= 0.68 and plan["margin"] >= 0.10
+    assert calls_of(scripted, PLANNER_MODEL) == []  # the router settled it
+    assert len(scripted.calls) == 1  # the expert's answer only

@@ -33,18 +33,3 @@ async def test_open_webui_title_request_takes_the_fast_path(
     assert plan["planned_by"] == "fast_path" and plan["cache_key"] is None
     assert [t["worker"] for t in plan["tasks"]] == ["expert"]
     assert scripted.calls[-1]["messages"][-1]["content"] == TITLE_TASK
-
-
-async def test_clear_router_match_is_one_task_of_its_category_without_a_planner_call(
-    kafka_url: str, gateway_url: str, scripted: ScriptedModel
-) -> None:
-    completion = await gateway_client(gateway_url).chat.completions.create(
-        model="moe-orchestrator",
-        messages=[{"role": "user", "content": "What are the early signs of a stroke?"}],
-    )
-    assert completion.choices[0].message.content == "".join(scripted.script.tokens)
-    plan = await first_event(kafka_url, PLANS, completion.id.removeprefix("chatcmpl-"))
-    assert plan["planned_by"] == "router" and plan["plan_note"] == "medical_consult"
-    assert [t["category"] for t in plan["tasks"]] == ["medical_consult"]
-    assert plan["distance"] <= 0.68 and plan["margin"] >= 0.10
-    assert len(scripted.calls) == 1  # the expert's answer only: nobody planned with a model

@@ -5,6 +5,7 @@ only while no negative feedback flagged it, only when close enough."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,10 @@ import openai
 import pytest
 
 from bench.scripted_llm import Script, ScriptedModel
-from contracts import FeedbackGiven, new_id
+from contracts import FeedbackGiven
 from contracts.topics import FEEDBACK, PLANS
-from services.gateway.app import create_app as create_gateway
-from services.gateway.settings import GatewaySettings
 from services.planner.semantic_cache import open_collection
-from tests.support.servers import serve
+from tests.support.planner_stack import PlannerStack, planner_stack
 from tests.support.topics import first_event, publish_events
 
 LONG_ANSWER = (
@@ -28,20 +27,48 @@ LONG_ANSWER = (
 )
 QUESTION = "How can I reset my account password?"
 PARAPHRASE = "How do I reset the password of my account?"
+TENANTS = 20
+_unused_tenants = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def chroma_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("semantic-chroma")
+
+
+@pytest.fixture(scope="module")
+async def semantic_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    scripted_server: tuple[ScriptedModel, str],
+    chroma_path: Path,
+) -> AsyncIterator[PlannerStack]:
+    """A stack of its own whose planner has the embedded semantic cache, and whose
+    gateway knows an API key for each of TENANTS tenants."""
+    _, model_url = scripted_server
+    async with planner_stack(
+        tmp_path_factory.mktemp("semantic"),
+        model_url,
+        api_keys={f"key-{n}": f"tenant-{n}" for n in range(TENANTS)},
+        chroma_path=chroma_path,
+    ) as stack:
+        yield stack
 
 
 @pytest.fixture
-async def tenants(kafka_url: str, workers: None) -> AsyncIterator[dict[str, openai.AsyncOpenAI]]:
-    """A gateway of its own with two API keys, each a tenant new to this test."""
-    names = {"a": f"tenant-a-{new_id()}", "b": f"tenant-b-{new_id()}"}
-    settings = GatewaySettings(
-        kafka_url=kafka_url, reply_timeout_s=20, api_keys={f"key-{k}": v for k, v in names.items()}
-    )
-    async with serve(create_gateway(settings)) as url:
-        yield {
-            k: openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=f"key-{k}", max_retries=0)
-            for k in names
-        }
+def tenants(semantic_stack: PlannerStack) -> dict[str, openai.AsyncOpenAI]:
+    """Two tenants no other test used: "a" and "b"."""
+    url = semantic_stack.gateway_url
+    return {
+        name: openai.AsyncOpenAI(
+            base_url=f"{url}/v1", api_key=f"key-{next(_unused_tenants)}", max_retries=0
+        )
+        for name in ("a", "b")
+    }
+
+
+@pytest.fixture
+def kafka_url(semantic_stack: PlannerStack) -> str:
+    return semantic_stack.kafka_url
 
 
 async def ask(client: openai.AsyncOpenAI, question: str, model: str = "moe-orchestrator") -> Any:

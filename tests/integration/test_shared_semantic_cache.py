@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +21,9 @@ from aiokafka import AIOKafkaConsumer
 from bench.scripted_llm import Script, ScriptedModel
 from contracts.topics import PLANS
 from deploy.local import free_port
-from services.experts.app import create_app as create_experts
-from services.gateway.app import create_app as create_gateway
-from services.gateway.settings import GatewaySettings
-from services.merger.app import create_app as create_merger
-from services.planner.app import create_app as create_planner
 from services.planner.semantic_cache import open_collection
-from services.planner.settings import PlannerSettings
-from tests.integration.conftest import expert_settings, merger_settings
-from tests.support.broker import running_broker
 from tests.support.gateway import gateway_client
-from tests.support.servers import serve
+from tests.support.planner_stack import planner_stack
 
 ANSWER = (
     "A consumer group shares a topic's partitions among its members: each partition is "
@@ -81,29 +72,15 @@ async def two_planners(
 ) -> AsyncIterator[tuple[str, str]]:
     """A broker of its own, two planners in one group (one partition each), one Chroma."""
     _, model_url = scripted_server
-    async with running_broker(tmp_path_factory.mktemp("kafka-shared")) as kafka_url:
-        planners = [
-            create_planner(
-                PlannerSettings(
-                    kafka_url=kafka_url,
-                    tools_url="",
-                    chroma_host="127.0.0.1",
-                    chroma_port=chroma_server,
-                    router_enabled=False,
-                )
-            )
-            for _ in range(2)
-        ]
-        apps = [
-            *planners,
-            create_experts(expert_settings(kafka_url, model_url)),
-            create_merger(merger_settings(kafka_url, model_url)),
-        ]
-        gateway = create_gateway(GatewaySettings(kafka_url=kafka_url, reply_timeout_s=20))
-        async with AsyncExitStack() as stack:
-            await asyncio.gather(*(stack.enter_async_context(app) for app in apps))
-            gateway_url = await stack.enter_async_context(serve(gateway))
-            yield kafka_url, gateway_url
+    async with planner_stack(
+        tmp_path_factory.mktemp("shared-semantic"),
+        model_url,
+        planners=2,
+        tools=False,
+        chroma_host="127.0.0.1",
+        chroma_port=chroma_server,
+    ) as stack:
+        yield stack.kafka_url, stack.gateway_url
 
 
 async def ask(gateway_url: str, question: str) -> Any:
