@@ -9,6 +9,7 @@ Chroma's client is blocking, so every call runs in a worker thread."""
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ log = structlog.get_logger()
 COLLECTION = "moe-answers"
 NEAREST = 3
 MIN_ANSWER_CHARS = 150  # short answers are cheap to make again and often context-bound
+MAX_FLAGGED = 10_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class SemanticCache:
         self.threshold = threshold
         self._where = (path, host, port)
         self._collection: Any = None
+        # Feedback may be read before its answer (the writer catching up reads both
+        # topics at its own pace), so flagged ids are remembered, bounded.
+        self._flagged: OrderedDict[str, None] = OrderedDict()
 
     @property
     def ready(self) -> bool:
@@ -90,6 +95,8 @@ class SemanticCache:
         embedding; True if it was stored."""
         if committed.cache_key is None or len(committed.answer.strip()) <= MIN_ANSWER_CHARS:
             return False
+        if committed.response_id in self._flagged:
+            return False
         [vector] = await self._embedder.embed([text])
         metadata = {
             "tenant": committed.tenant,
@@ -111,6 +118,9 @@ class SemanticCache:
         """Negative feedback: the entry stays (for audit) but is never served again."""
         if feedback.rating > 0:
             return
+        self._flagged[feedback.response_id] = None
+        while len(self._flagged) > MAX_FLAGGED:
+            self._flagged.popitem(last=False)
         known = await asyncio.to_thread(self._collection.get, ids=[feedback.response_id])
         if known["ids"]:
             await asyncio.to_thread(
