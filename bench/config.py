@@ -45,6 +45,8 @@ class BenchConfig(BaseModel):
     cache_requests: int = Field(default=60, ge=1)
     tool_requests: int = Field(default=60, ge=1)
     pipeline_requests: int = Field(default=25, ge=1)
+    coalesce_requests: int = Field(default=8, ge=2, description="Identical, sent at once.")
+    router_decisions: int = Field(default=200, ge=1, description="Timed in-process.")
     pipeline_tasks: tuple[ModelTiming, ...] = (
         ModelTiming(tokens=10, first_token_delay_ms=50, token_gap_ms=10),
         ModelTiming(tokens=8, first_token_delay_ms=100, token_gap_ms=10),
@@ -97,6 +99,7 @@ class BenchConfig(BaseModel):
             "tool_requests": 3,
             "pipeline_requests": 2,
             "escalation_requests": 2,
+            "router_decisions": 10,
             "throughput_seconds": 1.0,
             "floor_messages": 20,
             "idle_seconds": 1.0,

@@ -105,6 +105,22 @@ class ToolPath(Frozen):
     floor_estimate_ms: float | None
 
 
+class Planning(Frozen):
+    """The planner's own paths. Precision: questions of other tool families (units, gcd,
+    dates, hashes, weekdays) routed to their tools with no model call; baseline: the
+    calculate path of this run. Coalescing: identical requests sent at once. Router: one
+    decision (embedding in the embedder's thread plus the nearest prototype), timed in
+    the benchmark's process with the planner's code and model."""
+
+    precision_requests: int
+    precision_errors: int
+    precision: Compared
+    coalesced_requests: int
+    coalesced_answered: int
+    coalesced_model_calls: int = Field(description="Model calls for all of them: 1.")
+    router_decision: Distribution
+
+
 class FullPipeline(Frozen):
     """Three expert tasks in parallel, then the thinking step and the judge's synthesis,
     streamed; baseline: the same model calls made directly (the tasks concurrently, then
@@ -215,3 +231,4 @@ class BenchReport(Frozen):
         default_factory=list,
         description="Base ontology, then with generated relations (bench.graph_context).",
     )
+    planning: Planning | None = Field(default=None, description="The planner's own paths.")

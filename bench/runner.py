@@ -22,6 +22,12 @@ from bench.graph_context import GraphSize, measure_graph_context, report_rows
 from bench.latency import PathSamples, measure_paths
 from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_escalation, measure_pipeline
+from bench.planning import (
+    measure_coalescing,
+    measure_precision_path,
+    measure_router_decisions,
+    planning_report,
+)
 from bench.processes import REPO, SCRIPTED_MODEL, Processes, running
 from bench.profiling import Profiler, ServiceProfile
 from bench.real_model import RealModel, measure_real_model
@@ -62,6 +68,9 @@ class Measured:
     stages: list[Stage] = field(default_factory=list)
     stack: StackCost | None = None
     graph: list[GraphSize] = field(default_factory=list)
+    precision: PathSamples = field(default_factory=PathSamples)
+    coalesced: tuple[int, int] = (0, 0)
+    router: list[float] = field(default_factory=list)
 
 
 def endpoints(procs: Processes) -> list[Endpoint]:
@@ -103,6 +112,12 @@ async def measure_latency(config: BenchConfig, procs: Processes, out: Measured) 
         out.tool_model_calls = await procs.model_calls() - calls
         tools_url = f"http://127.0.0.1:{procs.stack.config.tools_port}"
         out.tool_direct = await measure_direct_tool(client, tools_url, config.tool_requests)
+        log.info("phase", name="planner: precision tools, coalescing, router decisions")
+        out.precision = await measure_precision_path(client, gateway, config.tool_requests)
+        out.coalesced = await measure_coalescing(
+            client, gateway, procs.model_calls, config.coalesce_requests
+        )
+        out.router = await measure_router_decisions(config.router_decisions)
         log.info("phase", name="full pipeline, 3 tasks", requests=config.pipeline_requests)
         out.pipeline, out.critical, out.pipeline_errors = await measure_pipeline(
             procs.bootstrap,
@@ -245,6 +260,7 @@ def build_report(
     )
     throughput = Throughput(model=config.throughput_model, runs=out.runs)
     cache = assemble.cache_hit(out.paths, out.cache, out.cache_model_calls, floor)
+    planning = planning_report(config, out.precision, out.tool, out.coalesced, out.router)
     return BenchReport(
         meta=meta,
         broker_floor=BrokerFloor(
@@ -266,10 +282,11 @@ def build_report(
         memory=memory,
         cpu_ms_per_request=out.cpu_ms_per_request,
         targets=evaluate(
-            single, relay, cache, pipeline, throughput, litellm, out.stack, escalation
+            single, relay, cache, pipeline, throughput, litellm, out.stack, escalation, planning
         ),
         profiles=out.profiles,
         real_model=real,
         stack=out.stack,
         graph_context=report_rows(out.graph),
+        planning=planning,
     )

@@ -7,6 +7,7 @@ from bench.report import (
     CacheHit,
     FullPipeline,
     LiteLLMSide,
+    Planning,
     RelayDelay,
     SingleExpert,
     StackCost,
@@ -44,6 +45,7 @@ def evaluate(
     litellm: LiteLLMSide,
     stack: StackCost | None = None,
     escalation: TierEscalation | None = None,
+    planning: Planning | None = None,
 ) -> list[Target]:
     targets = [
         _at_most("single-expert TTFT added, p50", single.ttft.added_ms.p50, 15, "ms"),
@@ -115,7 +117,40 @@ def evaluate(
                 "% of a core",
             )
         )
+    if planning is not None:
+        targets += _planning(planning)
     return targets
+
+
+MAX_ROUTER_DECISION_MS = 5.0
+MAX_PRECISION_VS_CALCULATE = 1.2
+
+
+def _planning(planning: Planning) -> list[Target]:
+    """Issue 8: the router decides within 5 ms; a precision-routed tool answers within
+    the calculate path's latency; identical concurrent requests make one model call."""
+    ratio = planning.precision.ratio.p50
+    return [
+        _at_most(
+            "router decision (embedding + nearest prototype), p50",
+            planning.router_decision.p50,
+            MAX_ROUTER_DECISION_MS,
+            "ms",
+        ),
+        _at_most(
+            "precision-routed tool answer vs calculate path, p50",
+            ratio,
+            MAX_PRECISION_VS_CALCULATE,
+            "x",
+            "units, gcd, dates, hashes, weekdays / calculate" if ratio is not None else "",
+        ),
+        _at_most(
+            f"model calls for {planning.coalesced_requests} identical concurrent requests",
+            float(planning.coalesced_model_calls),
+            1,
+            "calls",
+        ),
+    ]
 
 
 def _relative_throughput(throughput: Throughput) -> list[Target]:

@@ -18,6 +18,16 @@ Mode = Literal["default", "code", "concise"]
 Confidence = Literal["high", "medium", "low"]
 FinishReason = Literal["stop", "length"]
 ReplyChannel = Literal["content", "reasoning"]
+PlanSource = Literal[
+    "exact_cache",
+    "semantic_cache",
+    "coalesced",
+    "router",
+    "precision",
+    "llm_planner",
+    "fallback",
+    "fast_path",
+]
 
 
 def new_id(prefix: str = "") -> str:
@@ -134,6 +144,18 @@ class PlanCreated(Event):
     )
     usage: Usage = Field(
         default=Usage(), description="The planner's own model calls, summed into the answer's."
+    )
+    planned_by: PlanSource | None = Field(
+        default=None, description="How the plan was made (None: by a planner before 2.1)."
+    )
+    plan_note: str | None = Field(
+        default=None, description="Why: the fallback's reason, the router's category, ..."
+    )
+    distance: float | None = Field(
+        default=None, description="Cosine distance of the semantic cache hit or router match."
+    )
+    margin: float | None = Field(
+        default=None, description="Router: how far the runner-up category was behind."
     )
 
     @model_validator(mode="after")

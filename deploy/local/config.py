@@ -45,6 +45,9 @@ class StackConfig(BaseModel):
     ingest_port: int = Field(default=8004, description="The knowledge graph service's HTTP API.")
     log_dir: Path = Path(".stack/logs")
     start_graphdb: bool = True
+    semantic_cache: bool = Field(
+        default=True, description="The planner's semantic cache, in the state folder."
+    )
     start_llm: bool | None = Field(
         default=None,
         description="Run the local model server. None: only when no inference_servers given.",

@@ -86,7 +86,15 @@ def service_env(config: StackConfig) -> dict[str, str]:
         if config.start_graphdb
         else "",
         "PYTHONUNBUFFERED": "1",
+        # The planner's semantic cache: embedded ChromaDB, kept with the broker's log.
+        **semantic_cache_env(config),
     }
+
+
+def semantic_cache_env(config: StackConfig) -> dict[str, str]:
+    if not config.semantic_cache:
+        return {}
+    return {"PLANNER_CHROMA_PATH": str((config.state_dir / "chroma").resolve())}
 
 
 def service_component(spec: ServiceSpec, config: StackConfig) -> Component:

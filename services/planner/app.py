@@ -14,39 +14,55 @@ from faststream import Context, FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
-from contracts import AnswerCommitted, CanaryPing, FeedbackGiven, RequestReceived
+from contracts import (
+    AnswerCommitted,
+    CanaryPing,
+    FeedbackGiven,
+    PlanCreated,
+    RequestReceived,
+)
 from contracts.canary import answer_canary
+from contracts.events import ReplyEvent
+from contracts.inference import find_server
 from contracts.liveness import Heartbeat
-from contracts.topics import ANSWERS, FEEDBACK, PLANS, REQUESTS, task_topic
-from contracts.wire import FETCH_MAX_WAIT_MS, make_broker, publish_event
-from services.planner.answer_cache import AnswerCache, cache_key
-from services.planner.cache_hit import answer_from_cache
+from contracts.topics import ANSWERS, FEEDBACK, PLANS, REPLIES, REQUESTS
+from contracts.wire import FETCH_MAX_WAIT_MS, make_broker
+from services.planner import precision
+from services.planner.answer_cache import AnswerCache, semantic_scope
 from services.planner.cache_rebuild import CacheRebuild
-from services.planner.graph_terms import GraphTermsView, attach_graph_terms, with_graph_task
-from services.planner.plan import plan_request
+from services.planner.embeddings import LocalEmbedder, RemoteEmbedder
+from services.planner.graph_terms import GraphTermsView, attach_graph_terms
+from services.planner.llm_planner import LlmPlanner
+from services.planner.planner import Planner
+from services.planner.router import SemanticRouter
+from services.planner.semantic_cache import SemanticCache
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 
 log = structlog.get_logger()
 CacheInput = Annotated[AnswerCommitted | FeedbackGiven, Field(discriminator="kind")]
 PlannerInput = Annotated[RequestReceived | CanaryPing, Field(discriminator="kind")]
+REPLY_ADAPTER: TypeAdapter[ReplyEvent] = TypeAdapter(ReplyEvent)
+PlanView = Annotated[PlanCreated | CanaryPing, Field(discriminator="kind")]
 SERVICE = "planner"
 
 
 def create_router(
-    settings: PlannerSettings, broker: KafkaBroker, catalog: ToolCatalog, rebuild: CacheRebuild
+    settings: PlannerSettings,
+    broker: KafkaBroker,
+    planner: Planner,
+    rebuild: CacheRebuild,
+    semantic: SemanticCache | None = None,
 ) -> KafkaRouter:
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
     router = KafkaRouter()
-    cache = AnswerCache(settings.cache_max_entries, settings.cache_ttl_s)
-    graph_terms = GraphTermsView(settings.graph_terms_max_age_s)
-    if settings.graph_enabled:
-        attach_graph_terms(router, graph_terms)
+    if planner.graph_terms is not None:
+        attach_graph_terms(router, planner.graph_terms)
 
-    # ACK_FIRST (offsets committed in the background): planning takes well under a
+    # ACK_FIRST (offsets committed in the background): planning takes about a
     # millisecond, so committing each offset after its handler (ACK) bought redelivery
     # for that sliver of time at the price of a broker round trip per request. A planner
     # killed mid-plan loses that one request; its client gets a 504 at the deadline.
@@ -66,20 +82,7 @@ def create_router(
         if request.deadline_at is not None and request.deadline_at < time.time():
             log.info("request_expired", request_id=request.request_id)
             return  # its client has had its 504 already; nobody waits for an answer
-        key = cache_key(request) if settings.cache_enabled else None
-        if key is not None:
-            await rebuild.wait()  # right after a restart: until the view has caught up
-        hit = cache.lookup(key) if key is not None else None
-        if hit is not None:
-            await answer_from_cache(broker, request, hit)
-            return
-        plan, tasks = plan_request(request, catalog, key)
-        plan, tasks = with_graph_task(plan, tasks, request, graph_terms)
-        # Concurrently: the merger's fan-in accepts a plan and its results in any order.
-        await asyncio.gather(
-            publish_event(broker, plan, PLANS),
-            *(publish_event(broker, task, task_topic(task.task.worker)) for task in tasks),
-        )
+        await planner.handle(request)
 
     if settings.cache_enabled:
         # No consumer group: every instance reads every partition from the beginning,
@@ -95,14 +98,75 @@ def create_router(
             event: CacheInput, message: KafkaMessage = Context()
         ) -> None:
             if isinstance(event, AnswerCommitted):
-                cache.remember(event)
+                planner.cache.remember(event)
+                planner.in_flight.answered(event.request_id)
             else:
-                cache.apply(event)
+                planner.cache.apply(event)
             record = message.raw_message
             if isinstance(record, ConsumerRecord):  # not a batch: this subscriber's kind
                 rebuild.seen(record.topic, record.partition, record.offset)
 
+        # No consumer group, from the newest event: only the replies of this instance's
+        # leaders matter (followers get copies: services.planner.relay), and only theirs
+        # are decoded.
+        @router.subscriber(
+            REPLIES,
+            auto_offset_reset="latest",
+            ack_policy=AckPolicy.ACK_FIRST,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+        async def on_reply(message: KafkaMessage = Context()) -> None:
+            record = message.raw_message
+            if not isinstance(record, ConsumerRecord) or record.key is None:
+                return
+            leader = planner.in_flight.streaming(record.key.decode(errors="replace"))
+            if leader is not None:
+                event = REPLY_ADAPTER.validate_json(record.value or b"{}")
+                await planner.relay.leader_event(leader, event)
+
+    if semantic is not None:
+        # One consumer group: whichever instance reads an answer writes it, once.
+        @router.subscriber(
+            ANSWERS,
+            FEEDBACK,
+            group_id=f"{settings.group_id}-semantic-cache",
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.ACK,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+        async def on_answer_for_semantic_cache(event: CacheInput) -> None:
+            if isinstance(event, FeedbackGiven):
+                await semantic.flag(event)
+                return
+            mode = semantic_scope(event.cache_key)
+            if mode is not None and await semantic.store(event, mode, event.question):
+                log.info("semantic_cache_stored", response_id=event.response_id)
+
+    if planner.llm is not None:
+        # No consumer group: every instance keeps every instance's planner-model plans.
+        # From the newest: only the last 30 minutes of plans are reused anyway.
+        @router.subscriber(
+            PLANS,
+            auto_offset_reset="latest",
+            ack_policy=AckPolicy.ACK_FIRST,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+        async def on_plan(event: PlanView) -> None:
+            if isinstance(event, PlanCreated):
+                planner.plans.remember(event)
+
     return router
+
+
+def make_embedder(settings: PlannerSettings) -> LocalEmbedder | RemoteEmbedder:
+    if settings.embeddings_url:
+        return RemoteEmbedder(settings.embeddings_url, settings.embeddings_model)
+    return LocalEmbedder()  # the model loads at start-up, and only if it is used
+
+
+async def warm_up() -> None:
+    """Precision routing's patterns and unit registry, loaded off the event loop."""
+    await asyncio.to_thread(precision.warm_up)
 
 
 def create_app(
@@ -111,7 +175,44 @@ def create_app(
     broker = broker or make_broker(settings.kafka_url, SERVICE)
     catalog = catalog or ToolCatalog(settings.tools_url)
     rebuild = CacheRebuild(settings.kafka_url, [ANSWERS, FEEDBACK], settings.cache_rebuild_wait_s)
-    broker.include_router(create_router(settings, broker, catalog, rebuild))
+    cache = AnswerCache(settings.cache_max_entries, settings.cache_ttl_s)
+    embedder = make_embedder(settings)
+    semantic = None
+    if settings.semantic_cache:
+        semantic = SemanticCache(
+            embedder,
+            settings.cache_hit_threshold,
+            settings.chroma_path,
+            settings.chroma_host,
+            settings.chroma_port,
+        )
+    router = None
+    # Without the semantic cache or the LLM planner nothing else needs an embedding, and
+    # picking a category alone is not worth one per request.
+    if settings.router_enabled and (settings.semantic_cache or settings.llm_planner):
+        router = SemanticRouter(
+            embedder,
+            settings.router_prototypes,
+            settings.router_max_distance,
+            settings.router_min_margin,
+        )
+    llm = None
+    if settings.llm_planner:
+        server = find_server(settings.inference_servers, settings.judge_endpoint)
+        research = bool(settings.searxng_url.strip())
+        llm = LlmPlanner(
+            server,
+            settings.judge_model,
+            settings.categories,
+            catalog,
+            settings.llm_timeout_s,
+            research,
+        )
+    graph_terms = GraphTermsView(settings.graph_terms_max_age_s) if settings.graph_enabled else None
+    planner = Planner(
+        settings, broker, catalog, cache, rebuild, embedder, semantic, router, llm, graph_terms
+    )
+    broker.include_router(create_router(settings, broker, planner, rebuild, semantic))
     heartbeat = Heartbeat(
         broker,
         SERVICE,
@@ -122,9 +223,20 @@ def create_app(
     )
     app = FastStream(broker)
     app.on_startup(catalog.start)
+    app.on_startup(warm_up)
+    if semantic is not None or router is not None:
+        app.on_startup(embedder.start)
+    if semantic is not None:
+        app.on_startup(semantic.start)
+    if router is not None:
+        app.on_startup(router.start)
+    app.after_shutdown(embedder.aclose)
+    if llm is not None:
+        app.after_shutdown(llm.aclose)
     if settings.cache_enabled:
         app.on_startup(rebuild.start)  # before the subscribers read: the ends as of now
     app.after_startup(heartbeat.start)
     app.on_shutdown(heartbeat.stop)
+    app.on_shutdown(planner.stop)
     app.after_shutdown(catalog.stop)
     return app

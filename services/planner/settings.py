@@ -8,8 +8,15 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.events import new_id
+from contracts.inference import (
+    LOCAL_MODEL,
+    LOCAL_SERVER,
+    InferenceServer,
+    inference_servers_setting,
+)
 from contracts.liveness import heartbeat_interval_setting, liveness_file_setting
 from contracts.wire import kafka_url_setting
+from services.planner.router import DEFAULT_PROTOTYPES
 
 
 class PlannerSettings(BaseSettings):
@@ -46,3 +53,100 @@ class PlannerSettings(BaseSettings):
         ge=0,
         description="After a start, how long requests wait for the cache view to catch up.",
     )
+    coalesce_wait_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a request identical to one in flight waits for its answer "
+        "before it is planned itself.",
+    )
+    chroma_path: Path | None = Field(
+        default=None,
+        description="Folder of the embedded ChromaDB semantic cache (the local stack puts "
+        "it under its state folder); unset, and no CHROMA_HOST: no semantic cache.",
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PLANNER_CHROMA_HOST", "CHROMA_HOST"),
+        description="A ChromaDB server shared by every planner instance (`chroma run`).",
+    )
+    chroma_port: int = Field(
+        default=8000, validation_alias=AliasChoices("PLANNER_CHROMA_PORT", "CHROMA_PORT")
+    )
+    cache_hit_threshold: float = Field(
+        default=0.15,
+        gt=0,
+        lt=2,
+        validation_alias=AliasChoices("PLANNER_CACHE_HIT_THRESHOLD", "CACHE_HIT_THRESHOLD"),
+        description="A semantic cache hit: cosine distance below this.",
+    )
+    embeddings_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("PLANNER_EMBEDDINGS_URL", "EMBEDDINGS_URL"),
+        description="An OpenAI-compatible /v1 base URL for embeddings; empty: the local "
+        "all-MiniLM-L6-v2 (ONNX) model.",
+    )
+    embeddings_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        validation_alias=AliasChoices("PLANNER_EMBEDDINGS_MODEL", "EMBEDDINGS_MODEL"),
+    )
+
+    router_enabled: bool = Field(
+        default=True, description="Route clear matches of the prototype phrases to a category."
+    )
+    router_prototypes: Path = Field(
+        default=DEFAULT_PROTOTYPES, description="JSON file: expert category -> phrases."
+    )
+    router_max_distance: float = Field(
+        default=0.68, gt=0, lt=2, description="Nearest prototype at most this far (cosine)."
+    )
+    router_min_margin: float = Field(
+        default=0.10, ge=0, description="... and this much nearer than the runner-up category."
+    )
+
+    llm_planner: bool = Field(
+        default=False,
+        description="Let the judge model split what nothing else settled into 1-4 tasks "
+        "(off: one general task). Off by default: on the local stack's 135M model a plan "
+        "costs seconds of model time before the first token.",
+    )
+    inference_servers: list[InferenceServer] = inference_servers_setting()
+    judge_model: str = Field(
+        default=LOCAL_MODEL,
+        validation_alias=AliasChoices("PLANNER_JUDGE_MODEL", "JUDGE_MODEL"),
+        min_length=1,
+    )
+    judge_endpoint: str = Field(
+        default=LOCAL_SERVER.name,
+        validation_alias=AliasChoices("PLANNER_JUDGE_ENDPOINT", "JUDGE_ENDPOINT"),
+        description="Name of the INFERENCE_SERVERS entry that serves JUDGE_MODEL.",
+    )
+    llm_timeout_s: float = Field(
+        default=20.0, gt=0, description="A planner model call longer than this falls back."
+    )
+    categories: list[str] = Field(
+        default=[
+            "general",
+            "math",
+            "technical_support",
+            "creative_writer",
+            "code_reviewer",
+            "medical_consult",
+            "legal_advisor",
+            "translation",
+            "reasoning",
+        ],
+        min_length=1,
+        description="Expert categories a planned task may name; others are dropped.",
+    )
+    plan_cache_ttl_s: float = Field(
+        default=1800.0, gt=0, description="How long a planner model's plan is reused."
+    )
+    searxng_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("PLANNER_SEARXNG_URL", "SEARXNG_URL"),
+        description="Set when research workers run: the planner may plan one research task.",
+    )
+
+    @property
+    def semantic_cache(self) -> bool:
+        return self.cache_enabled and (bool(self.chroma_host) or self.chroma_path is not None)

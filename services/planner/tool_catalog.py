@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import jsonschema
 import structlog
 
 log = structlog.get_logger()
@@ -34,6 +35,17 @@ class ToolCatalog:
 
     def names(self) -> list[str]:
         return sorted(self._tools)
+
+    def check(self, name: str, args: dict[str, Any]) -> str | None:
+        """Why `args` cannot be sent to tool `name` (unknown, or against its published
+        JSON schema), or None when they can."""
+        spec = self._tools.get(name)
+        if spec is None:
+            return f"no tool named {name!r} in the catalog"
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(spec.parameters).iter_errors(args)
+        )
+        return None if error is None else f"{name}: {error.message}"
 
     async def refresh(self, client: httpx.AsyncClient) -> None:
         try:

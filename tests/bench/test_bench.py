@@ -153,3 +153,16 @@ def test_the_real_model_section_is_skipped_in_quick_mode_and_says_so(run: Run) -
     assert raw["real_model"]["measured"] is False
     assert "--quick" in raw["real_model"]["reason"]
     assert "real model: not measured" in stdout
+
+
+def test_the_planners_rows_are_measured(run: Run) -> None:
+    raw, _, _ = run
+    planning = raw["planning"]
+    assert planning["precision_errors"] == 0
+    assert planning["precision"]["measured"]["n"] == planning["precision_requests"]
+    assert planning["precision"]["baseline"]["n"] > 0  # the calculate path of this run
+    assert planning["coalesced_answered"] == planning["coalesced_requests"]
+    assert planning["coalesced_model_calls"] == 1
+    assert planning["router_decision"]["n"] == 10
+    names = " ".join(t["name"] for t in raw["targets"])
+    assert "router decision" in names and "precision-routed" in names

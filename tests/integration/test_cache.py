@@ -7,7 +7,7 @@ import asyncio
 
 import openai
 
-from bench.scripted_llm import ScriptedModel
+from bench.scripted_llm import Script, ScriptedModel
 from contracts import FeedbackGiven, new_id
 from contracts.topics import FEEDBACK, PLANS
 from tests.support.gateway import gateway_client
@@ -88,3 +88,56 @@ async def test_negative_feedback_takes_the_answer_out_of_the_cache(
             if len(scripted.calls) > calls:
                 break
             await asyncio.sleep(0.05)
+
+
+async def test_question_repeated_at_once_is_a_hit(
+    kafka_url: str, gateway_url: str, scripted: ScriptedModel
+) -> None:
+    """Sent the moment the first answer arrives, before the cache view can have it."""
+    question = f"What is a topic? ({new_id()})"
+    first = await ask(gateway_url, question)
+    again = await ask(gateway_url, question)
+    assert len(scripted.calls) == 1
+    assert again.choices[0].message.content == first.choices[0].message.content
+    [(plan, _)] = await read_topic(kafka_url, PLANS, again.id.removeprefix("chatcmpl-"), 1)
+    assert plan["planned_by"] in ("exact_cache", "coalesced") and plan["tasks"] == []
+
+
+async def test_identical_concurrent_requests_call_the_model_once(
+    kafka_url: str, gateway_url: str, scripted: ScriptedModel
+) -> None:
+    scripted.reset(Script(tokens=["One", " answer", " for", " all."], first_token_delay_s=0.5))
+    question = f"What is a consumer group? ({new_id()})"
+    completions = await asyncio.gather(*(ask(gateway_url, question) for _ in range(4)))
+    assert len(scripted.calls) == 1
+    assert {c.choices[0].message.content for c in completions} == {"One answer for all."}
+    plans = [
+        (await read_topic(kafka_url, PLANS, c.id.removeprefix("chatcmpl-"), 1))[0][0]
+        for c in completions
+    ]
+    sources = sorted(plan["planned_by"] for plan in plans)
+    assert sources == ["coalesced", "coalesced", "coalesced", "fallback"]
+
+
+async def test_followers_streams_follow_the_leaders_tokens(
+    gateway_url: str, scripted: ScriptedModel
+) -> None:
+    tokens = ["Each", " follower", " gets", " these", " tokens."]
+    scripted.reset(Script(tokens=tokens, first_token_delay_s=0.2, token_gap_s=0.1))
+    question = f"What does a follower stream? ({new_id()})"
+
+    async def streamed() -> list[str]:
+        stream = await gateway_client(gateway_url).chat.completions.create(
+            model="moe-orchestrator",
+            messages=[{"role": "user", "content": question}],
+            stream=True,
+        )
+        return [
+            c.choices[0].delta.content
+            async for c in stream
+            if c.choices and c.choices[0].delta.content
+        ]
+
+    received = await asyncio.gather(*(streamed() for _ in range(3)))
+    assert received == [tokens, tokens, tokens]
+    assert len(scripted.calls) == 1

@@ -14,7 +14,7 @@ from contracts import (
 )
 from contracts.topics import ANSWERS, FEEDBACK, PLANS, REPLIES, REQUESTS, task_topic
 from contracts.wire import make_broker
-from services.planner.answer_cache import AnswerCache, cache_key
+from services.planner.answer_cache import AnswerCache, cache_key, semantic_scope, stands_alone
 from services.planner.app import create_app
 from services.planner.settings import PlannerSettings
 from tests.unit.conftest import capture
@@ -163,3 +163,27 @@ def test_an_empty_answer_is_never_cached() -> None:
     cache.remember(committed("k1", answer=""))
     cache.remember(committed("k2", response_id="chatcmpl-2", answer=" \n"))
     assert cache.lookup("k1") is None and cache.lookup("k2") is None and len(cache) == 0
+
+
+def test_only_a_standalone_question_may_be_kept_by_the_semantic_cache() -> None:
+    alone = ask("What is Kafka?")
+    assert stands_alone(alone) and semantic_scope(cache_key(alone)) == "default"
+    concise = RequestReceived.model_validate({**alone.model_dump(), "mode": "concise"})
+    assert semantic_scope(cache_key(concise)) == "concise"
+    follow_up = RequestReceived.model_validate(
+        {
+            **alone.model_dump(),
+            "messages": [
+                {"role": "user", "content": "What is 20 C in K?"},
+                {"role": "assistant", "content": "293.15 K"},
+                {"role": "user", "content": "and in Fahrenheit?"},
+            ],
+        }
+    )
+    assert not stands_alone(follow_up) and semantic_scope(cache_key(follow_up)) is None
+    limited = RequestReceived.model_validate({**alone.model_dump(), "options": {"max_tokens": 5}})
+    assert semantic_scope(cache_key(limited)) is None
+    assert semantic_scope(None) is None and semantic_scope("an-old-style-hex-key") is None
+    # A precise question's answer is cached exactly, never by meaning.
+    precise = cache_key(alone, exact_only=True)
+    assert semantic_scope(precise) is None and precise != cache_key(alone)

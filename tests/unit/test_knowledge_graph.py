@@ -41,7 +41,7 @@ from services.merger.merge import merge, needs_synthesis
 from services.merger.prompts import judge_messages
 from services.planner.app import create_app as create_planner
 from services.planner.graph_terms import GraphTermsView, with_graph_task
-from services.planner.plan import plan_request
+from services.planner.plan import Decision, build_plan, expert_task, last_user_text
 from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 from tests.unit.conftest import capture
@@ -73,9 +73,16 @@ def test_terms_match_whole_words_case_and_apostrophes_aside() -> None:
     assert normalise("  Node.JS  and COVID-19 ") == "node.js and covid-19"
 
 
+def expert_plan(request: RequestReceived) -> tuple[PlanCreated, list[TaskAssigned]]:
+    """The planner's plan of one `general` expert task for `request`."""
+    question = last_user_text(request)
+    task = expert_task(request.request_id, 1, question)
+    return build_plan(request, question, Decision([task], "fallback"))
+
+
 def test_a_question_naming_a_known_term_gets_a_graph_task() -> None:
     request = asking("Does aspirin help a headache?")
-    plan, tasks = plan_request(request, ToolCatalog(""))
+    plan, tasks = expert_plan(request)
     planned, assigned = with_graph_task(plan, tasks, request, view(["aspirin"]))
     assert [(t.worker, t.category) for t in planned.tasks] == [
         ("expert", "general"),
@@ -92,10 +99,10 @@ def test_a_question_naming_a_known_term_gets_a_graph_task() -> None:
 def test_no_graph_task_without_a_known_term_or_for_a_tool_plan() -> None:
     terms = view(["aspirin"], other=["zorbafen"])
     request = asking("What does zorbafen do?")  # another tenant's learned term
-    plan, tasks = plan_request(request, ToolCatalog(""))
+    plan, tasks = expert_plan(request)
     assert with_graph_task(plan, tasks, request, terms) == (plan, tasks)
     mine = asking("What does zorbafen do?", tenant="other")
-    plan, tasks = plan_request(mine, ToolCatalog(""))
+    plan, tasks = expert_plan(mine)
     assert len(with_graph_task(plan, tasks, mine, terms)[0].tasks) == 2
     tool_task = TaskSpec(id="t", task="aspirin 2+2", worker="tool", tool="calculate")
     tool_plan = PlanCreated(request_id="r", question="aspirin 2+2", tasks=[tool_task])

@@ -131,3 +131,60 @@ async def test_without_the_tools_service_arithmetic_goes_to_an_expert() -> None:
         await test_broker.publish(request(messages=question).model_dump(mode="json"), REQUESTS)
         [task] = await seen.wait_for(task_topic("expert"))
     assert task.task.worker == "expert" and task.stream_reply
+
+
+async def test_mixed_question_becomes_a_tool_task_and_an_expert_task(
+    tools_catalog: ToolCatalog,
+) -> None:
+    broker = make_broker("unused:9092", "planner")
+    create_app(PlannerSettings(), broker, tools_catalog)
+    seen = capture(broker, [PLANS, task_topic("tool"), task_topic("expert")])
+    asked = "Convert 98 km/h to m/s and explain why m/s is the SI unit"
+    async with TestKafkaBroker(broker) as test_broker:
+        question = [ChatMessage(role="user", content=asked)]
+        await test_broker.publish(request(messages=question).model_dump(mode="json"), REQUESTS)
+        [plan] = await seen.wait_for(PLANS)
+        [tool] = await seen.wait_for(task_topic("tool"))
+        [expert] = await seen.wait_for(task_topic("expert"))
+    assert isinstance(plan, PlanCreated) and plan.planned_by == "precision"
+    assert isinstance(tool, TaskAssigned) and isinstance(expert, TaskAssigned)
+    assert tool.task.args == {"value": 98, "from_unit": "km/h", "to_unit": "m/s"}
+    assert expert.task.task == "explain why m/s is the SI unit"
+    # Two results to merge: neither streams on its own.
+    assert plan.streaming_task_id is None and not expert.stream_reply
+    assert [t.id for t in plan.tasks] == [tool.task.id, expert.task.id]
+
+
+async def test_unplanned_question_is_on_record_as_the_fallback() -> None:
+    broker = make_broker("unused:9092", "planner")
+    create_app(PlannerSettings(tools_url=""), broker)
+    seen = capture(broker, [PLANS])
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(request().model_dump(mode="json"), REQUESTS)
+        [plan] = await seen.wait_for(PLANS)
+    assert isinstance(plan, PlanCreated) and plan.planned_by == "fallback" and plan.plan_note
+
+
+async def test_catalog_checks_arguments_against_the_tools_schema(
+    tools_catalog: ToolCatalog,
+) -> None:
+    assert tools_catalog.check("hash_text", {"text": "a", "algorithm": "md5"}) is None
+    bad = tools_catalog.check("hash_text", {"text": "a", "algorithm": "crc32"})
+    assert bad is not None and "crc32" in bad
+    assert tools_catalog.check("prime_factorize", {"n": 1}) is not None
+    assert tools_catalog.check("no_such_tool", {}) is not None
+
+
+async def test_open_webui_task_takes_the_fast_path_uncached() -> None:
+    broker = make_broker("unused:9092", "planner")
+    create_app(PlannerSettings(tools_url=""), broker)
+    seen = capture(broker, [PLANS, task_topic("expert")])
+    title = "### Task:\nGenerate a concise, 3-5 word title summarizing the chat history.\n"
+    async with TestKafkaBroker(broker) as test_broker:
+        asked = request(messages=[ChatMessage(role="user", content=title)])
+        await test_broker.publish(asked.model_dump(mode="json"), REQUESTS)
+        [plan] = await seen.wait_for(PLANS)
+        [task] = await seen.wait_for(task_topic("expert"))
+    assert isinstance(plan, PlanCreated) and isinstance(task, TaskAssigned)
+    assert plan.planned_by == "fast_path" and plan.cache_key is None
+    assert task.stream_reply and task.task.task == title

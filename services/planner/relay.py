@@ -1,0 +1,81 @@
+"""A follower's reply is its leader's, event by event: the chunks as they come (those
+already sent first, at once), then the end. A follower that made no model call ends
+with zero usage, and its plan event, published at the end, records the answer it was
+given and the leader it followed."""
+
+from __future__ import annotations
+
+import structlog
+from faststream.kafka import KafkaBroker
+
+from contracts import (
+    CachedAnswer,
+    PlanCreated,
+    ReplyChunk,
+    ReplyDone,
+    ReplyError,
+    RequestReceived,
+    response_id_for,
+)
+from contracts.events import ReplyEvent
+from contracts.topics import PLANS, REPLIES
+from contracts.wire import Unconfirmed
+from services.planner.in_flight import InFlight, Leader
+from services.planner.plan import last_user_text
+
+log = structlog.get_logger()
+
+
+class Relay:
+    def __init__(self, broker: KafkaBroker, in_flight: InFlight) -> None:
+        self._broker = broker
+        self._in_flight = in_flight
+
+    async def follow(self, leader: Leader, request: RequestReceived) -> None:
+        """`request` follows `leader` from the start of its reply."""
+        async with leader.lock:
+            leader.followers.append(request)
+            await self._send(leader, list(leader.events), [request])
+
+    async def leader_event(self, leader: Leader, event: ReplyEvent) -> None:
+        """One more event of a leader's reply, for its followers and later ones."""
+        async with leader.lock:
+            leader.events.append(event)
+            if leader.followers:
+                await self._send(leader, [event], leader.followers)
+        if leader.finished:
+            self._in_flight.ended(leader)
+
+    async def _send(
+        self, leader: Leader, events: list[ReplyEvent], followers: list[RequestReceived]
+    ) -> None:
+        sent = Unconfirmed(self._broker)
+        for event in events:
+            for follower in followers:
+                for copied, topic in self._copies(leader, event, follower):
+                    await sent.send(copied, topic)
+        problem = await sent.confirm()
+        if problem is not None:
+            log.warning("relay_not_confirmed", leader=leader.request_id, problem=problem)
+
+    def _copies(
+        self, leader: Leader, event: ReplyEvent, follower: RequestReceived
+    ) -> list[tuple[PlanCreated | ReplyEvent, str]]:
+        ids = {"request_id": follower.request_id, "tenant": follower.tenant}
+        if isinstance(event, ReplyChunk):
+            return [(ReplyChunk(**ids, seq=event.seq, delta=event.delta), REPLIES)]
+        if isinstance(event, ReplyError):
+            copied = ReplyError(
+                **ids, seq=event.seq, status=event.status, code=event.code, message=event.message
+            )
+            return [(copied, REPLIES)]
+        done = ReplyDone(**ids, seq=event.seq, finish_reason=event.finish_reason)
+        answer = CachedAnswer(response_id=response_id_for(leader.request_id), answer=leader.answer)
+        plan = PlanCreated(
+            **ids,
+            question=last_user_text(follower),
+            cache_hit=answer,
+            planned_by="coalesced",
+            plan_note=f"followed the reply of {leader.request_id}",
+        )
+        return [(done, REPLIES), (plan, PLANS)]

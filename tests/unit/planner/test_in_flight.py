@@ -1,0 +1,108 @@
+"""Identical requests in flight: who leads, who may still follow, and a follower's reply
+copied from its leader's, event by event, late joiners first getting what was sent."""
+
+from __future__ import annotations
+
+import time
+
+from faststream.kafka import TestKafkaBroker
+
+from contracts import (
+    ChatMessage,
+    PlanCreated,
+    ReplyChunk,
+    ReplyDone,
+    ReplyError,
+    RequestReceived,
+    Usage,
+)
+from contracts.topics import PLANS, REPLIES
+from contracts.wire import make_broker
+from services.planner.in_flight import InFlight
+from services.planner.relay import Relay
+from tests.unit.conftest import capture
+
+
+def chunk(seq: int, delta: str, request_id: str = "leader") -> ReplyChunk:
+    return ReplyChunk(request_id=request_id, seq=seq, delta=delta)
+
+
+def test_a_leader_takes_followers_until_its_answer_is_in_the_cache_view() -> None:
+    in_flight = InFlight(max_wait_s=60)
+    leader = in_flight.start("key", "leader")
+    assert in_flight.leader("key") is leader and in_flight.streaming("leader") is leader
+    in_flight.answered("leader")  # the exact cache answers the next one
+    assert in_flight.leader("key") is None
+    assert in_flight.streaming("leader") is leader  # its stream still goes to followers
+    leader.events.append(ReplyDone(request_id="leader", seq=0))
+    in_flight.ended(leader)
+    assert in_flight.streaming("leader") is None and len(in_flight) == 0
+
+
+def test_a_failed_leader_takes_no_more_followers() -> None:
+    in_flight = InFlight(max_wait_s=60)
+    leader = in_flight.start("key", "leader")
+    leader.events.append(ReplyError(request_id="leader", message="model down"))
+    in_flight.ended(leader)
+    assert in_flight.leader("key") is None and in_flight.streaming("leader") is None
+
+
+def test_a_finished_leader_still_takes_followers_until_its_answer_is_in_the_view() -> None:
+    in_flight = InFlight(max_wait_s=60)
+    leader = in_flight.start("key", "leader")
+    leader.events += [chunk(0, "done"), ReplyDone(request_id="leader", seq=1)]
+    in_flight.ended(leader)
+    assert in_flight.leader("key") is leader and leader.finished and leader.answer == "done"
+
+
+def test_leaders_are_forgotten_after_the_longest_wait() -> None:
+    in_flight = InFlight(max_wait_s=60)
+    old = in_flight.start("old", "leader-1")
+    old.started = time.monotonic() - 61
+    in_flight.start("new", "leader-2")
+    assert in_flight.leader("old") is None and in_flight.streaming("leader-1") is None
+    assert in_flight.leader("new") is not None
+
+
+def test_a_new_leader_for_the_same_key_replaces_the_old_one() -> None:
+    in_flight = InFlight(max_wait_s=60)
+    in_flight.start("key", "leader-1")
+    in_flight.start("key", "leader-2")
+    in_flight.answered("leader-1")  # late answer of the replaced leader: no effect
+    leader = in_flight.leader("key")
+    assert leader is not None and leader.request_id == "leader-2"
+
+
+async def test_follower_gets_the_leaders_reply_so_far_then_the_rest() -> None:
+    broker = make_broker("unused:9092", "planner")
+    seen = capture(broker, [REPLIES, PLANS])
+    in_flight = InFlight(max_wait_s=60)
+    relay = Relay(broker, in_flight)
+    follower = RequestReceived(
+        request_id="follower",
+        tenant="acme",
+        model="moe-orchestrator",
+        messages=[ChatMessage(role="user", content="Why Kafka?")],
+    )
+    async with TestKafkaBroker(broker):
+        leader = in_flight.start("key", "leader")
+        await relay.leader_event(leader, chunk(0, "Because"))
+        await relay.follow(leader, follower)
+        await relay.leader_event(leader, chunk(1, " logs."))
+        usage = Usage(prompt_tokens=5, completion_tokens=2)
+        await relay.leader_event(leader, ReplyDone(request_id="leader", seq=2, usage=usage))
+        replies = await seen.wait_for(REPLIES, 3)
+        [plan] = await seen.wait_for(PLANS)
+    copied = [(e.request_id, e.tenant, e.kind, e.seq) for e in replies]
+    assert copied == [
+        ("follower", "acme", "reply.chunk", 0),
+        ("follower", "acme", "reply.chunk", 1),
+        ("follower", "acme", "reply.done", 2),
+    ]
+    assert [e.delta for e in replies if isinstance(e, ReplyChunk)] == ["Because", " logs."]
+    done = replies[2]
+    assert isinstance(done, ReplyDone) and done.usage.total_tokens == 0  # no model call
+    assert isinstance(plan, PlanCreated) and plan.planned_by == "coalesced"
+    assert plan.cache_hit is not None and plan.cache_hit.answer == "Because logs."
+    assert plan.cache_hit.response_id == "chatcmpl-leader" and plan.question == "Why Kafka?"
+    assert in_flight.streaming("leader") is None  # its stream ended
