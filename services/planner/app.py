@@ -24,10 +24,10 @@ from contracts import (
     RequestReceived,
 )
 from contracts.canary import answer_canary
-from contracts.events import ReplyEvent
+from contracts.events import ReplyEvent, ToolSwitched
 from contracts.inference import find_server
 from contracts.liveness import Heartbeat
-from contracts.topics import ANSWERS, FEEDBACK, PLANS, REPLIES, REQUESTS
+from contracts.topics import ANSWERS, FEEDBACK, PLANS, REPLIES, REQUESTS, TOOL_SWITCHES
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker
 from services.planner import precision
 from services.planner.answer_cache import AnswerCache, semantic_scope
@@ -55,6 +55,7 @@ def create_router(
     planner: Planner,
     rebuild: CacheRebuild,
     semantic: SemanticCache | None = None,
+    catalog: ToolCatalog | None = None,
 ) -> KafkaRouter:
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
@@ -142,6 +143,9 @@ def create_router(
             if mode is not None and await semantic.store(event, mode, event.question):
                 log.info("semantic_cache_stored", response_id=event.response_id)
 
+    if catalog is not None:
+        _attach_tool_switches(router, catalog)
+
     if planner.llm is not None:
         # No consumer group: every instance keeps every instance's planner-model plans.
         # From the newest: only the last 30 minutes of plans are reused anyway.
@@ -156,6 +160,20 @@ def create_router(
                 planner.plans.remember(event)
 
     return router
+
+
+def _attach_tool_switches(router: KafkaRouter, catalog: ToolCatalog) -> None:
+    # No consumer group, from the beginning: the compacted topic holds the latest switch
+    # per tool, so every instance learns the current ones, then each new one at once.
+    @router.subscriber(
+        TOOL_SWITCHES,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.ACK_FIRST,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+    )
+    async def on_tool_switch(event: ToolSwitched) -> None:
+        catalog.switched(event.tool, event.enabled)
+        log.info("tool_switched", tool=event.tool, enabled=event.enabled)
 
 
 def make_embedder(settings: PlannerSettings) -> LocalEmbedder | RemoteEmbedder:
@@ -212,7 +230,7 @@ def create_app(
     planner = Planner(
         settings, broker, catalog, cache, rebuild, embedder, semantic, router, llm, graph_terms
     )
-    broker.include_router(create_router(settings, broker, planner, rebuild, semantic))
+    broker.include_router(create_router(settings, broker, planner, rebuild, semantic, catalog))
     heartbeat = Heartbeat(
         broker,
         SERVICE,

@@ -4,6 +4,7 @@ time (GET /tools), so a tool added there needs no change here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +23,28 @@ class ToolSpec:
 
 
 class ToolCatalog:
-    """Refreshed in the background; empty (no tool plans) while the service is away."""
+    """Refreshed in the background; empty (no tool plans) while the service is away.
+    An operator's tool switch (moe.tool_switches) applies at once, not at the next
+    refresh: a disabled tool leaves the catalog when the switch is read."""
 
     def __init__(self, tools_url: str, refresh_s: float = 30.0) -> None:
         self._url = tools_url.rstrip("/")
         self._refresh_s = refresh_s
         self._tools: dict[str, ToolSpec] = {}
+        self._disabled: set[str] = set()
+        self._switched = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def switched(self, tool: str, enabled: bool) -> None:
+        """Apply a tool switch: drop a disabled tool now (and keep it out of refreshes
+        from a tools instance that has not read the switch yet); fetch the catalog again
+        at once for an enabled one."""
+        if enabled:
+            self._disabled.discard(tool)
+            self._switched.set()
+        else:
+            self._disabled.add(tool)
+            self._tools.pop(tool, None)
 
     def get(self, name: str) -> ToolSpec | None:
         return self._tools.get(name)
@@ -53,7 +69,9 @@ class ToolCatalog:
             response.raise_for_status()
             listed = response.json()["tools"]
             self._tools = {
-                t["name"]: ToolSpec(t["name"], t["description"], t["parameters"]) for t in listed
+                t["name"]: ToolSpec(t["name"], t["description"], t["parameters"])
+                for t in listed
+                if t["name"] not in self._disabled
             }
         except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
             log.warning("tool_catalog_unavailable", url=self._url, error=str(exc))
@@ -62,7 +80,11 @@ class ToolCatalog:
         async with httpx.AsyncClient(timeout=5.0) as client:
             while True:
                 await self.refresh(client)
-                await asyncio.sleep(self._refresh_s if self._tools else 2.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._switched.wait(), self._refresh_s if self._tools else 2.0
+                    )
+                self._switched.clear()
 
     async def start(self) -> None:
         if self._url and self._task is None:
