@@ -15,10 +15,10 @@ from contracts.canary import answer_canary
 from contracts.events import TaskInput
 from contracts.liveness import Heartbeat
 from contracts.topics import FEEDBACK, REPLIES, RESULTS, task_topic
+from contracts.view_catch_up import ViewCatchUp
 from contracts.wire import FETCH_MAX_WAIT_MS, Unconfirmed, make_broker, publish_event
 from services.experts.models import ModelPool
 from services.experts.panel import answer_task
-from services.experts.replay import Replay
 from services.experts.scores import ScoreBook
 from services.experts.settings import ExpertSettings
 
@@ -35,7 +35,7 @@ def create_router(
     pool: ModelPool,
     worker_id: str,
     scores: ScoreBook,
-    replay: Replay,
+    replay: ViewCatchUp,
 ) -> KafkaRouter:
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
@@ -93,7 +93,7 @@ def create_router(
             scores.apply(feedback)
             record = message.raw_message
             if isinstance(record, ConsumerRecord):  # not a batch: this subscriber's kind
-                replay.seen(record.partition, record.offset)
+                replay.seen(record.topic, record.partition, record.offset)
 
     return router
 
@@ -104,7 +104,7 @@ def create_app(settings: ExpertSettings, broker: KafkaBroker | None = None) -> F
     worker_id = new_id("expert-")
     scores, replay = (
         ScoreBook(),
-        Replay(settings.kafka_url, FEEDBACK, settings.scores_rebuild_wait_s),
+        ViewCatchUp(settings.kafka_url, [FEEDBACK], settings.scores_rebuild_wait_s, "scores"),
     )
     broker.include_router(create_router(settings, broker, pool, worker_id, scores, replay))
     heartbeat = Heartbeat(

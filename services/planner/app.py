@@ -28,10 +28,10 @@ from contracts.events import ReplyEvent, ToolSwitched
 from contracts.inference import find_server
 from contracts.liveness import Heartbeat
 from contracts.topics import ANSWERS, FEEDBACK, PLANS, REPLIES, REQUESTS, TOOL_SWITCHES
+from contracts.view_catch_up import ViewCatchUp
 from contracts.wire import FETCH_MAX_WAIT_MS, make_broker
 from services.planner import precision
 from services.planner.answer_cache import AnswerCache, semantic_scope
-from services.planner.cache_rebuild import CacheRebuild
 from services.planner.embeddings import LocalEmbedder, RemoteEmbedder
 from services.planner.graph_terms import GraphTermsView, attach_graph_terms
 from services.planner.llm_planner import LlmPlanner
@@ -53,7 +53,7 @@ def create_router(
     settings: PlannerSettings,
     broker: KafkaBroker,
     planner: Planner,
-    rebuild: CacheRebuild,
+    rebuild: ViewCatchUp,
     semantic: SemanticCache | None = None,
     catalog: ToolCatalog | None = None,
 ) -> KafkaRouter:
@@ -192,7 +192,9 @@ def create_app(
 ) -> FastStream:
     broker = broker or make_broker(settings.kafka_url, SERVICE)
     catalog = catalog or ToolCatalog(settings.tools_url)
-    rebuild = CacheRebuild(settings.kafka_url, [ANSWERS, FEEDBACK], settings.cache_rebuild_wait_s)
+    rebuild = ViewCatchUp(
+        settings.kafka_url, [ANSWERS, FEEDBACK], settings.cache_rebuild_wait_s, "answer_cache"
+    )
     cache = AnswerCache(settings.cache_max_entries, settings.cache_ttl_s)
     embedder = make_embedder(settings)
     semantic = None

@@ -15,10 +15,10 @@ from faststream.kafka import KafkaBroker
 
 from contracts import RequestReceived
 from contracts.topics import PLANS, task_topic
+from contracts.view_catch_up import ViewCatchUp
 from contracts.wire import publish_event
 from services.planner.answer_cache import AnswerCache, cache_key, stands_alone
 from services.planner.cache_hit import answer_from_cache
-from services.planner.cache_rebuild import CacheRebuild
 from services.planner.embeddings import Embedder, Vectors
 from services.planner.graph_terms import GraphTermsView, with_graph_task
 from services.planner.in_flight import InFlight
@@ -49,7 +49,7 @@ class Planner:
         broker: KafkaBroker,
         catalog: ToolCatalog,
         cache: AnswerCache,
-        rebuild: CacheRebuild,
+        rebuild: ViewCatchUp,
         embedder: Embedder | None = None,
         semantic: SemanticCache | None = None,
         router: SemanticRouter | None = None,

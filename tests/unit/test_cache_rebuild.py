@@ -1,15 +1,18 @@
-"""The planner's cache rebuild: ready once every partition of the view's topics has been
-read up to where it ended at start-up; requests wait for that, but not forever."""
+"""A view's catch-up (the planner's answer cache, the experts' scores): ready once every
+partition of the view's topics has been read up to where it ended at start-up; requests
+wait for that, but not forever."""
 
 from __future__ import annotations
 
 import asyncio
 
-from services.planner.cache_rebuild import CacheRebuild
+from contracts.view_catch_up import ViewCatchUp
 
 
-def rebuilding(pending: dict[tuple[str, int], int], max_wait_s: float = 5.0) -> CacheRebuild:
-    rebuild = CacheRebuild("unused:9092", ["moe.answers", "moe.feedback"], max_wait_s)
+def rebuilding(pending: dict[tuple[str, int], int], max_wait_s: float = 5.0) -> ViewCatchUp:
+    rebuild = ViewCatchUp(
+        "unused:9092", ["moe.answers", "moe.feedback"], max_wait_s, "answer_cache"
+    )
     rebuild._pending = dict(pending)  # as start() finds them, without a broker
     return rebuild
 
@@ -33,6 +36,6 @@ async def test_requests_stop_waiting_after_the_bound() -> None:
 
 
 async def test_an_unreachable_broker_does_not_hold_requests() -> None:
-    rebuild = CacheRebuild("127.0.0.1:1", ["moe.answers"], max_wait_s=30.0)
+    rebuild = ViewCatchUp("127.0.0.1:1", ["moe.answers"], 30.0, "answer_cache")
     await asyncio.wait_for(rebuild.start(), 30.0)
     assert rebuild.ready
