@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from contracts.events import Confidence
 
@@ -60,6 +61,20 @@ def confidence_of(output: str, failed: bool) -> Confidence:
         return "low"
     return parse_report(output).confidence or "medium"
 
+
+EXPERT_CATEGORIES: Final = (
+    "general",
+    "math",
+    "technical_support",
+    "creative_writer",
+    "code_reviewer",
+    "medical_consult",
+    "legal_advisor",
+    "translation",
+    "reasoning",
+)
+"""The reference system's categories, each with its role (services.experts.prompts); the
+planner's default list of categories a planned task may name."""
 
 REVIEWED_CATEGORIES = frozenset({"medical_consult", "legal_advisor"})
 """Answers in these categories are checked by the merger's critic before the client gets

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
 import structlog
 from faststream import FastStream
@@ -54,6 +54,23 @@ def freeze_startup_heap() -> None:
     of the per-token relay delay. Frozen, a full collection walks what requests made."""
     gc.collect()
     gc.freeze()
+
+
+def serve_http(app: Any, host: str, port: int, log_level: str = "info") -> None:
+    """Serve an HTTP service (gateway, tools, ingest) until Ctrl-C or SIGTERM. Open
+    connections get STOP_GRACE_S to finish; the broker's stop in the app's lifespan is
+    bounded by the same grace (`bounded`). uvicorn is imported here, not at the top: the
+    tools' worker processes import their main module and need no web stack."""
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        loop="uvloop",
+        timeout_graceful_shutdown=int(STOP_GRACE_S),
+    )
 
 
 EXIT_STALLED: Final = 3

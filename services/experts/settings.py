@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.expert_report import EXPERT_CATEGORIES
 from contracts.inference import (
     LOCAL_MODEL,
     LOCAL_SERVER,
@@ -17,19 +18,6 @@ from contracts.inference import (
 )
 from contracts.liveness import heartbeat_interval_setting, liveness_file_setting
 from contracts.wire import kafka_url_setting
-
-CATEGORIES = (
-    "general",
-    "math",
-    "technical_support",
-    "creative_writer",
-    "code_reviewer",
-    "medical_consult",
-    "legal_advisor",
-    "translation",
-    "reasoning",
-)
-"""The reference system's categories, each with its role (services.experts.prompts)."""
 
 
 class ExpertSettings(BaseSettings):
@@ -44,7 +32,7 @@ class ExpertSettings(BaseSettings):
     expert_models: dict[str, list[ExpertModel]] = Field(
         default_factory=lambda: {
             category: [ExpertModel(model=LOCAL_MODEL, endpoint=LOCAL_SERVER.name)]
-            for category in CATEGORIES
+            for category in EXPERT_CATEGORIES
         },
         validation_alias="EXPERT_MODELS",
         description="Category -> its models, each with an optional tier. A category "

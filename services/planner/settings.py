@@ -8,6 +8,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.events import new_id
+from contracts.expert_report import EXPERT_CATEGORIES
 from contracts.inference import (
     LOCAL_MODEL,
     LOCAL_SERVER,
@@ -124,17 +125,7 @@ class PlannerSettings(BaseSettings):
         default=20.0, gt=0, description="A planner model call longer than this falls back."
     )
     categories: list[str] = Field(
-        default=[
-            "general",
-            "math",
-            "technical_support",
-            "creative_writer",
-            "code_reviewer",
-            "medical_consult",
-            "legal_advisor",
-            "translation",
-            "reasoning",
-        ],
+        default=list(EXPERT_CATEGORIES),
         min_length=1,
         description="Expert categories a planned task may name; others are dropped.",
     )

@@ -17,7 +17,9 @@ _LEAD = re.compile(
 _TAIL = re.compile(r"\s*(?:=\s*)?\??\s*$")
 _FUNCTIONS = r"sqrt|sin|cos|tan|log|log10|log2|exp|abs|round|floor|ceil|factorial|pi|e"
 _ARITHMETIC = re.compile(rf"^(?:[\d\s.+\-*/%^(),]|{_FUNCTIONS})+$", re.IGNORECASE)
-_HAS_OPERATION = re.compile(r"\d\s*[-+*/%^]|\(|[a-z]\s*\(", re.IGNORECASE)
+# An operator after a number, or a function call: brackets alone are no operation, so a
+# number in brackets ("Is it safe? (3)") is not a calculation.
+_HAS_OPERATION = re.compile(r"\d\s*\)*\s*[-+*/%^]|[a-z]\s*\(", re.IGNORECASE)
 
 N = rf"({NUMBER})"
 P = r"\s*(?:%|percent|per\s*cent)"

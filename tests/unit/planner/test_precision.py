@@ -104,6 +104,8 @@ def test_every_tool_family_has_a_routed_question() -> None:
         "Why is sha256 considered secure?",
         "Write a poem about 1994",
         "What is the hash of my password and why should I store it?",
+        "Can frob-x treat glimmer fever? (3)",  # a number in brackets is no calculation
+        "What is (12)?",
     ],
 )
 def test_open_questions_are_not_routed(question: str) -> None:
