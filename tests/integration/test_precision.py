@@ -29,6 +29,7 @@ QUESTIONS = [
     ('In {"users": [{"name": "Ann"}]}, what is users[0].name?', "json_query", "Ann"),
     ("Count the words in: The quick brown fox jumps.", "text_analyze", "5"),
     ("How many usable hosts are in 10.0.0.0/22?", "subnet_calc", "1022"),
+    ("What is 52 choose 5?", "exact_probability", "2598960"),
 ]
 
 

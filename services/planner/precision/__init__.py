@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from services.planner.precision import arithmetic, dates, numeric, text, units
+from services.planner.precision import arithmetic, counting, dates, numeric, text, units
 from services.planner.precision.arithmetic import arithmetic_expression
 from services.planner.precision.call import ToolCall
 from services.planner.precision.words import NUMBER_WORDS
@@ -24,6 +24,7 @@ GRAMMARS: tuple[Callable[[str], ToolCall | None], ...] = (
     dates.recognise,
     units.recognise,
     numeric.recognise,
+    counting.recognise,
     arithmetic.recognise,
 )
 # Where a precise clause may end and an open one begin ("... to m/s and explain why").

@@ -57,6 +57,11 @@ PRECISE = [
     ('Get items[-1].price from {"items": [{"price": 3}, {"price": 7}]}', "json_query", "7"),
     ("Count the words in: The quick brown fox jumps over the lazy dog.", "text_analyze", "9"),
     ('How many words are in "to be or not to be"?', "text_analyze", "6"),
+    ("What is 52 choose 5?", "exact_probability", "2598960"),
+    ("How many ways are there to pick 2 cards out of 52 cards?", "exact_probability", "1326"),
+    ("P(10, 3)", "exact_probability", "720"),
+    ("What is 25!?", "exact_probability", "15511210043330985984000000"),
+    ("Compute the factorial of twenty", "exact_probability", "2432902008176640000"),
 ]
 
 
@@ -71,16 +76,15 @@ def test_precise_question_is_routed_with_exact_arguments(
     assert expected in str(execute(call.tool, call.args))
 
 
-# Tools without a grammar yet: symbolic math needs a model to phrase; the tools of the
-# precision tools' second round (time zones, time facts, money, exact probability,
-# structured validation) came after the grammars and reach plans through the LLM planner,
-# whose tool arguments are checked against their schemas.
+# Tools without a grammar yet: symbolic math needs a model to phrase; four tools of the
+# precision tools' second round (time zones, time facts, money, structured validation)
+# reach plans through the LLM planner, whose tool arguments are checked against their
+# schemas. (exact_probability's counting has a grammar: precision/counting.py.)
 NOT_ROUTED = {
     "symbolic_math",
     "timezone_convert",
     "time_facts",
     "decimal_finance",
-    "exact_probability",
     "structured_validate",
 }
 
@@ -106,6 +110,8 @@ def test_every_tool_family_has_a_routed_question() -> None:
         "What is the hash of my password and why should I store it?",
         "Can frob-x treat glimmer fever? (3)",  # a number in brackets is no calculation
         "What is (12)?",
+        "Why do we choose 5 from 52?",
+        "Wow, 20!",
     ],
 )
 def test_open_questions_are_not_routed(question: str) -> None:
