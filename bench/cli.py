@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -78,6 +79,10 @@ def bench_command(
     from bench.runner import run
     from bench.table import show
 
+    # SIGTERM (a `kill`, a CI timeout) stops the benchmark like Ctrl-C does: the run is
+    # cancelled and its processes stopped. By default it ended this process alone and
+    # left the broker, the services, the scripted model and LiteLLM running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         report, measured = asyncio.run(run(config))
     except StackError as exc:
