@@ -120,8 +120,13 @@ class KafkaNode:
 
 
 def new_cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, never
+    starting with "-" (as Kafka's own Uuid.randomUuid ensures): the storage tool would
+    read such an id as an option and fail to format, about one first start in 64."""
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not found.startswith("-"):
+            return found
 
 
 def prepare(node: KafkaNode, log_path: Path) -> bool:
