@@ -13,14 +13,16 @@ graph tasks, which nobody would answer, within that time."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from faststream.kafka import KafkaRouter
 from faststream.middlewares import AckPolicy
 
-from contracts import GraphTerms, PlanCreated, RequestReceived, TaskAssigned, TaskSpec
+from contracts import GraphTerms, RequestReceived, TaskSpec
 from contracts.graph_terms import mentioned, term_set
 from contracts.topics import GRAPH_TERMS
 from contracts.wire import FETCH_MAX_WAIT_MS
+from services.planner.plan import Decision
 
 SHARED_SCOPE = ""
 
@@ -57,27 +59,17 @@ def attach_graph_terms(router: KafkaRouter, view: GraphTermsView) -> None:
 
 
 def with_graph_task(
-    plan: PlanCreated, tasks: list[TaskAssigned], request: RequestReceived, view: GraphTermsView
-) -> tuple[PlanCreated, list[TaskAssigned]]:
-    """`plan` with a graph task added when its question names a known term. Only expert
+    decision: Decision, request: RequestReceived, question: str, view: GraphTermsView
+) -> Decision:
+    """`decision` with a graph task added when `question` names a known term. Only expert
     plans get one: a tool's exact value is passed through, never rewritten by a judge.
-    The expert then no longer streams: the judge writes the answer from both sources."""
-    if not plan.tasks or any(task.worker != "expert" for task in plan.tasks):
-        return plan, tasks
-    if not view.named_terms(plan.question, request.tenant):
-        return plan, tasks
+    The expert then no longer streams (build_plan streams a lone expert only): the judge
+    writes the answer from both sources."""
+    if not decision.tasks or any(task.worker != "expert" for task in decision.tasks):
+        return decision
+    if not view.named_terms(question, request.tenant):
+        return decision
     spec = TaskSpec(
-        id=f"{request.request_id}:graph", task=plan.question, category="graph", worker="graph"
+        id=f"{request.request_id}:graph", task=question, category="graph", worker="graph"
     )
-    graph_task = TaskAssigned(
-        request_id=request.request_id,
-        tenant=request.tenant,
-        task=spec,
-        messages=request.messages,
-        mode=request.mode,
-        options=request.options,
-        deadline_at=request.deadline_at,
-    )
-    plan = plan.model_copy(update={"tasks": [*plan.tasks, spec], "streaming_task_id": None})
-    tasks = [task.model_copy(update={"stream_reply": False}) for task in tasks]
-    return plan, [*tasks, graph_task]
+    return replace(decision, tasks=[*decision.tasks, spec])

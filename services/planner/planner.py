@@ -204,9 +204,9 @@ class Planner:
     async def _publish(
         self, request: RequestReceived, question: str, decision: Decision, key: str | None
     ) -> None:
-        plan, tasks = build_plan(request, question, decision, key)
         if self.graph_terms is not None and decision.planned_by != "fast_path":
-            plan, tasks = with_graph_task(plan, tasks, request, self.graph_terms)
+            decision = with_graph_task(decision, request, question, self.graph_terms)
+        plan, tasks = build_plan(request, question, decision, key)
         # Concurrently: the merger's fan-in accepts a plan and its results in any order.
         await asyncio.gather(
             publish_event(self._broker, plan, PLANS),

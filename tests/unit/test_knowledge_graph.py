@@ -73,17 +73,23 @@ def test_terms_match_whole_words_case_and_apostrophes_aside() -> None:
     assert normalise("  Node.JS  and COVID-19 ") == "node.js and covid-19"
 
 
-def expert_plan(request: RequestReceived) -> tuple[PlanCreated, list[TaskAssigned]]:
-    """The planner's plan of one `general` expert task for `request`."""
+def expert_decision(request: RequestReceived) -> Decision:
+    """The planner's decision of one `general` expert task for `request`."""
+    return Decision([expert_task(request.request_id, 1, last_user_text(request))], "fallback")
+
+
+def graph_planned(
+    request: RequestReceived, terms: GraphTermsView
+) -> tuple[PlanCreated, list[TaskAssigned]]:
+    """The plan the planner publishes for `request`, as Planner._publish makes it."""
     question = last_user_text(request)
-    task = expert_task(request.request_id, 1, question)
-    return build_plan(request, question, Decision([task], "fallback"))
+    decision = with_graph_task(expert_decision(request), request, question, terms)
+    return build_plan(request, question, decision)
 
 
 def test_a_question_naming_a_known_term_gets_a_graph_task() -> None:
     request = asking("Does aspirin help a headache?")
-    plan, tasks = expert_plan(request)
-    planned, assigned = with_graph_task(plan, tasks, request, view(["aspirin"]))
+    planned, assigned = graph_planned(request, view(["aspirin"]))
     assert [(t.worker, t.category) for t in planned.tasks] == [
         ("expert", "general"),
         ("graph", "graph"),
@@ -99,14 +105,13 @@ def test_a_question_naming_a_known_term_gets_a_graph_task() -> None:
 def test_no_graph_task_without_a_known_term_or_for_a_tool_plan() -> None:
     terms = view(["aspirin"], other=["zorbafen"])
     request = asking("What does zorbafen do?")  # another tenant's learned term
-    plan, tasks = expert_plan(request)
-    assert with_graph_task(plan, tasks, request, terms) == (plan, tasks)
+    decision = expert_decision(request)
+    assert with_graph_task(decision, request, "What does zorbafen do?", terms) is decision
     mine = asking("What does zorbafen do?", tenant="other")
-    plan, tasks = expert_plan(mine)
-    assert len(with_graph_task(plan, tasks, mine, terms)[0].tasks) == 2
+    assert len(graph_planned(mine, terms)[0].tasks) == 2
     tool_task = TaskSpec(id="t", task="aspirin 2+2", worker="tool", tool="calculate")
-    tool_plan = PlanCreated(request_id="r", question="aspirin 2+2", tasks=[tool_task])
-    assert with_graph_task(tool_plan, [], asking("aspirin 2+2"), terms)[0] is tool_plan
+    tool_plan = Decision([tool_task], "precision")
+    assert with_graph_task(tool_plan, asking("aspirin 2+2"), "aspirin 2+2", terms) is tool_plan
 
 
 def test_terms_not_republished_lately_are_ignored() -> None:
