@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -165,6 +165,44 @@ async def critical_path(
     return time.perf_counter() - started
 
 
+async def _timed_plans(
+    bootstrap: str,
+    requests: int,
+    timeout_s: float,
+    baseline: Callable[[], Awaitable[float]],
+    publish: Callable[[AIOKafkaProducer, str], Awaitable[None]],
+    answered: Callable[[int], bool],
+    prefix: str,
+) -> tuple[list[float], list[float], int]:
+    """For each request (after one warm-up): its baseline measured directly, then the
+    same plan published and timed to its ReplyDone. A reply that is not done, or whose
+    content chunk count `answered` refuses, counts as an error."""
+    watcher = ReplyWatcher(bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await asyncio.gather(watcher.start(), producer.start())
+    totals: list[float] = []
+    baselines: list[float] = []
+    errors = 0
+    try:
+        for round_ in range(requests + 1):
+            direct_s = await baseline()
+            request_id = new_id(prefix)
+            done = watcher.expect(request_id)
+            started = time.perf_counter()
+            await publish(producer, request_id)
+            arrived, event, content = await asyncio.wait_for(done, timeout_s)
+            if round_ == 0:  # warm-up: opens the experts' and the judge's connections
+                continue
+            if not isinstance(event, ReplyDone) or not answered(content):
+                errors += 1
+                continue
+            totals.append(arrived - started)
+            baselines.append(direct_s)
+        return totals, baselines, errors
+    finally:
+        await asyncio.gather(watcher.stop(), producer.stop())
+
+
 async def measure_pipeline(
     bootstrap: str,
     client: httpx.AsyncClient,
@@ -178,30 +216,19 @@ async def measure_pipeline(
     whose answer is not the judge's stream (one content chunk per judge token) counts
     as an error: a judge that failed before its first token falls back to
     concatenation, which would flatter the figure."""
-    watcher = ReplyWatcher(bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-    await asyncio.gather(watcher.start(), producer.start())
-    totals: list[float] = []
-    baselines: list[float] = []
-    errors = 0
-    try:
-        for round_ in range(requests + 1):
-            baseline = await critical_path(client, direct, tasks, synthesis)
-            request_id = new_id("bench-plan-")
-            done = watcher.expect(request_id)
-            started = time.perf_counter()
-            await publish_plan(producer, request_id, tasks, synthesis)
-            arrived, event, content = await asyncio.wait_for(done, timeout_s)
-            if round_ == 0:  # warm-up: opens the experts' and the judge's connections
-                continue
-            if not isinstance(event, ReplyDone) or content != synthesis.tokens:
-                errors += 1
-                continue
-            totals.append(arrived - started)
-            baselines.append(baseline)
-        return totals, baselines, errors
-    finally:
-        await asyncio.gather(watcher.stop(), producer.stop())
+
+    async def publish(producer: AIOKafkaProducer, request_id: str) -> None:
+        await publish_plan(producer, request_id, tasks, synthesis)
+
+    return await _timed_plans(
+        bootstrap,
+        requests,
+        timeout_s,
+        lambda: critical_path(client, direct, tasks, synthesis),
+        publish,
+        lambda content: content == synthesis.tokens,
+        "bench-plan-",
+    )
 
 
 ESCALATION_CATEGORY = "math"
@@ -219,31 +246,23 @@ async def measure_escalation(
     """Tier-escalation totals, critical-path baselines (seconds) and the error count.
     Tier 2's answer passes through whole (one confident result, no judge): a reply
     that is not one content chunk counts as an error."""
-    watcher = ReplyWatcher(bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-    await asyncio.gather(watcher.start(), producer.start())
-    totals: list[float] = []
-    baselines: list[float] = []
-    errors = 0
-    try:
-        for round_ in range(requests + 1):
-            started = time.perf_counter()
-            for _ in range(2):  # tier 1 (its models at once: one call's time), then tier 2
-                if not (await timed_chat(client, direct, task_text(1, task))).ok:
-                    raise RuntimeError("direct model call failed")
-            baseline = time.perf_counter() - started
-            request_id = new_id("bench-tiers-")
-            done = watcher.expect(request_id)
-            started = time.perf_counter()
-            await publish_plan(producer, request_id, [task], task, ESCALATION_CATEGORY)
-            arrived, event, content = await asyncio.wait_for(done, timeout_s)
-            if round_ == 0:  # warm-up
-                continue
-            if not isinstance(event, ReplyDone) or content != 1:
-                errors += 1
-                continue
-            totals.append(arrived - started)
-            baselines.append(baseline)
-        return totals, baselines, errors
-    finally:
-        await asyncio.gather(watcher.stop(), producer.stop())
+
+    async def tier_one_then_two() -> float:
+        started = time.perf_counter()
+        for _ in range(2):  # tier 1 (its models at once: one call's time), then tier 2
+            if not (await timed_chat(client, direct, task_text(1, task))).ok:
+                raise RuntimeError("direct model call failed")
+        return time.perf_counter() - started
+
+    async def publish(producer: AIOKafkaProducer, request_id: str) -> None:
+        await publish_plan(producer, request_id, [task], task, ESCALATION_CATEGORY)
+
+    return await _timed_plans(
+        bootstrap,
+        requests,
+        timeout_s,
+        tier_one_then_two,
+        publish,
+        lambda content: content == 1,
+        "bench-tiers-",
+    )
