@@ -105,6 +105,8 @@ def stack_config(log_dir: Path, scripted_url: str) -> StackConfig:
         # The latency and throughput questions are paraphrases of each other by design
         # (one text, a request number): a semantic cache would answer them all.
         semantic_cache=False,
+        # The single-expert path is measured: the scripted judge would otherwise plan.
+        llm_planner=False,
         inference_servers=[InferenceServer(name=SCRIPTED_ENDPOINT, url=scripted_url)],
         model=SCRIPTED_MODEL,
         expert_models={

@@ -103,6 +103,15 @@ def run(
     ] = None,
     judge_model: Annotated[str | None, typer.Option(envvar="JUDGE_MODEL")] = None,
     judge_endpoint: Annotated[str | None, typer.Option(envvar="JUDGE_ENDPOINT")] = None,
+    llm_planner: Annotated[
+        bool | None,
+        typer.Option(
+            "--llm-planner/--no-llm-planner",
+            envvar="PLANNER_LLM_PLANNER",
+            help="Let the judge model split questions into tasks. Default: on unless the "
+            "judge is the local 135M model.",
+        ),
+    ] = None,
     partitions: Annotated[
         int,
         typer.Option(
@@ -135,6 +144,7 @@ def run(
             expert_models=_expert_models(expert_models),
             judge_model=judge_model,
             judge_endpoint=judge_endpoint,
+            llm_planner=llm_planner,
             partitions=partitions,
         )
     except ValidationError as exc:

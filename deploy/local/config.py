@@ -59,6 +59,11 @@ class StackConfig(BaseModel):
     expert_models: dict[str, list[ExpertModel]] | None = None
     judge_model: str | None = None
     judge_endpoint: str | None = None
+    llm_planner: bool | None = Field(
+        default=None,
+        description="The planner's LLM planner; None: the planner decides (on unless the "
+        "local 135M model judges).",
+    )
     partitions: int = Field(
         default=DEFAULT_REQUEST_PARTITIONS, ge=1, description="Per request-keyed topic."
     )

@@ -88,6 +88,7 @@ def service_env(config: StackConfig) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         # The planner's semantic cache: embedded ChromaDB, kept with the broker's log.
         **semantic_cache_env(config),
+        **llm_planner_env(config),
     }
 
 
@@ -95,6 +96,12 @@ def semantic_cache_env(config: StackConfig) -> dict[str, str]:
     if not config.semantic_cache:
         return {}
     return {"PLANNER_CHROMA_PATH": str((config.state_dir / "chroma").resolve())}
+
+
+def llm_planner_env(config: StackConfig) -> dict[str, str]:
+    if config.llm_planner is None:
+        return {}
+    return {"PLANNER_LLM_PLANNER": str(config.llm_planner).lower()}
 
 
 def service_component(spec: ServiceSpec, config: StackConfig) -> Component:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.events import new_id
@@ -104,11 +104,11 @@ class PlannerSettings(BaseSettings):
         default=0.10, ge=0, description="... and this much nearer than the runner-up category."
     )
 
-    llm_planner: bool = Field(
-        default=False,
+    llm_planner: bool | None = Field(
+        default=None,
         description="Let the judge model split what nothing else settled into 1-4 tasks "
-        "(off: one general task). Off by default: on the local stack's 135M model a plan "
-        "costs seconds of model time before the first token.",
+        "(off: one general task). Unset: on, unless JUDGE_MODEL is the local stack's "
+        "135M model, which cannot plan and would cost seconds before the first token.",
     )
     inference_servers: list[InferenceServer] = inference_servers_setting()
     judge_model: str = Field(
@@ -141,3 +141,9 @@ class PlannerSettings(BaseSettings):
     @property
     def semantic_cache(self) -> bool:
         return self.cache_enabled and (bool(self.chroma_host) or self.chroma_path is not None)
+
+    @model_validator(mode="after")
+    def _llm_planner_unless_the_local_model_judges(self) -> PlannerSettings:
+        if self.llm_planner is None:
+            self.llm_planner = self.judge_model != LOCAL_MODEL
+        return self

@@ -40,6 +40,7 @@ def stack_config(
         log_dir=work / "logs",
         start_graphdb=False,
         start_llm=False,
+        llm_planner=False,  # the scripted model cannot plan; one model call per question
         inference_servers=[InferenceServer(name="scripted", url=f"{url}/v1", timeout=10)],
         model="scripted-general",
         expert_models={"general": [ExpertModel(model="scripted-general", endpoint="scripted")]},

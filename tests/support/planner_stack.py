@@ -49,6 +49,7 @@ async def planner_stack(
     scripted model server at `model_url` answers as experts (`scripted-general`), judge
     (`scripted-judge`) and planner model (`scripted-planner`)."""
     servers = [InferenceServer(name=SCRIPTED, url=f"{model_url}/v1", timeout=10)]
+    planner.setdefault("llm_planner", False)  # on by default for a scripted judge
     async with running_broker(state / "kafka") as kafka_url, AsyncExitStack() as stack:
         tools_port = free_port()
         catalog_url = f"http://127.0.0.1:{tools_port}" if tools else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,8 +15,11 @@ import pytest
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from contracts import ChatMessage, PlanCreated, TaskSpec
 from contracts.inference import InferenceServer
+from deploy.local import StackConfig
+from deploy.local.services import service_components
 from services.planner.llm_planner import LlmPlanner, PlannerFailure
 from services.planner.plan_cache import REUSED, PlanCache
+from services.planner.settings import PlannerSettings
 from services.planner.tool_catalog import ToolCatalog
 from services.tools.catalog import specs
 from tests.support.servers import serve
@@ -182,3 +186,33 @@ def test_plan_cache_keeps_only_fresh_planner_model_plans_of_standalone_questions
     cache.remember(made_plan(cache_key="default:c:abc"))  # a follow-up's plan
     cache.remember(made_plan(plan_note=f"{REUSED}zero"))
     assert cache.lookup("acme", "What is Kafka?", "second") is None
+
+
+@pytest.mark.parametrize(
+    ("env", "planner_on"),
+    [
+        ({}, False),  # the local stack's 135M judge cannot plan
+        ({"JUDGE_MODEL": "qwen2.5-32b-instruct"}, True),
+        ({"JUDGE_MODEL": "qwen2.5-32b-instruct", "PLANNER_LLM_PLANNER": "false"}, False),
+        ({"PLANNER_LLM_PLANNER": "true"}, True),
+    ],
+)
+def test_the_llm_planner_is_on_unless_the_local_model_judges(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], planner_on: bool
+) -> None:
+    for name in ("JUDGE_MODEL", "PLANNER_JUDGE_MODEL", "PLANNER_LLM_PLANNER"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert PlannerSettings().llm_planner is planner_on
+
+
+@pytest.mark.parametrize("choice", [True, False])
+def test_moe_run_passes_its_llm_planner_choice_to_the_planner(
+    monkeypatch: pytest.MonkeyPatch, choice: bool
+) -> None:
+    config = StackConfig(llm_port=18080, log_dir=Path("unused"), llm_planner=choice)
+    [component] = [c for c in service_components(config) if c.name == "planner"]
+    for name, value in component.env.items():
+        monkeypatch.setenv(name, value)
+    assert PlannerSettings().llm_planner is choice
