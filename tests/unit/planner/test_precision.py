@@ -105,6 +105,26 @@ PRECISE = [
     ("How many days are in February 2100?", "date_diff", "'days': 28"),
     ("How many days does February 2024 have?", "date_diff", "'days': 29"),
     ("How many days are in the year 2000?", "date_diff", "'days': 366"),
+    ("What is 10000 at 5% compounded monthly for 3 years?", "decimal_finance", "11614.72"),
+    (
+        "How much will $5,000 grow to at 3.5% annual interest compounded quarterly over 10 years?",
+        "decimal_finance",
+        "7084.54",
+    ),
+    ("Compound interest on 2500 at 4% per year for 5 years", "decimal_finance", "541.63"),
+    ("Simple interest on 1200 euros at 6% for 18 months", "decimal_finance", "108.00"),
+    ("Monthly payment on a 250000 loan at 4.5% over 30 years", "decimal_finance", "1266.71"),
+    ("How much per month is a 250k mortgage at 4.5% for 30 years?", "decimal_finance", "1266.71"),
+    (
+        "Amortization schedule for a 10000 loan at 5% over 2 years with monthly payments",
+        "decimal_finance",
+        "'period': 24",
+    ),
+    ("Add 19% VAT to 100", "decimal_finance", "'gross': '119.00'"),
+    ("Take 20% VAT off 120", "decimal_finance", "'net': '100.00'"),
+    ("What is $19.99 + $5.01 + $0.10?", "decimal_finance", "'result': '25.10'"),
+    ("What is a 20% tip on $45.50?", "decimal_finance", "'result': '9.10'"),
+    ("What is 1,000,000 yen at 1% compounded annually for 2 years?", "decimal_finance", "1020100"),
 ]
 
 
@@ -123,12 +143,11 @@ def test_precise_question_is_routed_with_exact_arguments(
     assert expected in str(execute(call.tool, call.args))
 
 
-# Tools without a grammar yet: symbolic math needs a model to phrase; two tools of the
-# precision tools' second round (money, structured validation) reach plans through the
-# LLM planner, whose tool arguments are checked against their schemas.
+# Tools without a grammar yet: symbolic math needs a model to phrase; structured
+# validation reaches plans through the LLM planner, whose tool arguments are checked
+# against their schemas.
 NOT_ROUTED = {
     "symbolic_math",
-    "decimal_finance",
     "structured_validate",
 }
 
@@ -164,6 +183,12 @@ def test_every_tool_family_has_a_routed_question() -> None:
         "Why is 2024 a leap year?",
         "How many leap years are there between 2000 and 2100?",
         "What happened in week 11 of 2026?",
+        "Explain compound interest",
+        "Is 5% a good interest rate for a 30 year mortgage?",
+        "Should I pay off my 250000 loan at 4.5% early?",
+        "What is 10000 at 5% for 3 years?",  # compound or simple: not said
+        "Why is VAT 19% in Germany?",
+        "Why did I pay $20 for a $15 book?",
     ],
 )
 def test_open_questions_are_not_routed(question: str) -> None:
@@ -198,6 +223,11 @@ def test_open_questions_are_not_routed(question: str) -> None:
             "time_facts",
             "Why do we have leap years at all?",
         ),
+        (
+            "What is 10000 at 5% compounded monthly for 3 years? Explain compound interest.",
+            "decimal_finance",
+            "Explain compound interest.",
+        ),
     ],
 )
 def test_mixed_question_splits_into_a_tool_call_and_an_open_part(
@@ -218,6 +248,15 @@ def test_a_clock_time_without_a_date_is_converted_on_todays_date() -> None:
         "from_zone": "America/New_York",
         "to_zone": "America/Los_Angeles",
     }
+
+
+def test_money_is_exact_decimal_text_and_plain_percentages_stay_arithmetic() -> None:
+    loan = recognise("What is the monthly payment for a $300,000 mortgage at 6.5% for 30 years?")
+    assert loan is not None and loan.args["amount"] == "300000"
+    # 6.5 % a year is 0.541666... % a month: rounded to the tool's 18 decimals.
+    assert loan.args["rate"] == "0.541666666666666667" and loan.args["periods"] == 360
+    plain = recognise("What is 15% of 80?")
+    assert plain is not None and plain.tool == "calculate"
 
 
 def test_number_words_join_only_after_scale_words() -> None:
