@@ -17,6 +17,7 @@ from services.planner.precision import (
     calendar_facts,
     counting,
     dates,
+    documents,
     money,
     numeric,
     text,
@@ -31,6 +32,7 @@ __all__ = ["PreciseQuestion", "ToolCall", "arithmetic_expression", "recognise", 
 
 # Text grammars first: their payloads may hold numbers, dates or units of their own.
 GRAMMARS: tuple[Callable[[str], ToolCall | None], ...] = (
+    documents.recognise,
     text.recognise,
     zones.recognise,
     dates.recognise,
@@ -50,7 +52,8 @@ MAX_LENGTH = 2000
 _CANDIDATE = re.compile(
     rf"\d|(?i:{NUMBER_WORDS.pattern})|\b[MDCLXVI]{{2,}}\b|(?i:\b(?:today|tomorrow|yesterday|md5|"
     r"sha-?\d*|base\s?-?64|regex|regular\s+expression|e-?mails?|urls?|links|words|"
-    r"characters|sentences|hashtags|mentions|ip\s+addresses|noon|midday|midnight|leap|unix|epoch)\b)"
+    r"characters|sentences|hashtags|mentions|ip\s+addresses|noon|midday|midnight|leap|unix|epoch|"
+    r"json|yaml|yml|xml|csv|tsv|schema)\b)"
 )
 
 
@@ -107,6 +110,7 @@ _WARM_UP = (
     "What is the MD5 hash of 'a'? Base64 encode 'b'. What number is XLII?",
     'Count the words in: a b. Get a[0] from {"a": [1]}. Hosts in 10.0.0.0/8?',
     "What time is it in Tokyo when it is 9am in Berlin? What ISO week is 2026-03-15 in?",
+    'Add 19% VAT to $100, then: is this valid JSON: {"a": 1}',
 )
 
 

@@ -125,6 +125,31 @@ PRECISE = [
     ("What is $19.99 + $5.01 + $0.10?", "decimal_finance", "'result': '25.10'"),
     ("What is a 20% tip on $45.50?", "decimal_finance", "'result': '9.10'"),
     ("What is 1,000,000 yen at 1% compounded annually for 2 years?", "decimal_finance", "1020100"),
+    (
+        'Is this valid JSON: {"a": [1, 2], "b": null}',
+        "structured_validate",
+        "'well_formed': True",
+    ),
+    ("Is this valid JSON: {'a': 1}", "structured_validate", "'well_formed': False"),
+    ('Is {"a": 1,} valid JSON?', "structured_validate", "'column': 9"),
+    (
+        "Validate this YAML:\nname: Ann\nroles:\n  - admin\n  - dev",
+        "structured_validate",
+        "'format': 'yaml'",
+    ),
+    ("Is 'a: [1, 2' valid YAML?", "structured_validate", "'well_formed': False"),
+    ("Is <a><b/></a> well-formed XML?", "structured_validate", "'elements': 2"),
+    ("Check this CSV:\nname,age\nAnn,31\nBob,27", "structured_validate", "'rows': 3"),
+    (
+        "Is this semicolon-separated CSV well formed:\na;b\n1;2",
+        "structured_validate",
+        "'columns': 2",
+    ),
+    (
+        'Does {"age": 5} match the schema {"type": "object", "required": ["name"]}?',
+        "structured_validate",
+        "'keyword': 'required'",
+    ),
 ]
 
 
@@ -143,13 +168,8 @@ def test_precise_question_is_routed_with_exact_arguments(
     assert expected in str(execute(call.tool, call.args))
 
 
-# Tools without a grammar yet: symbolic math needs a model to phrase; structured
-# validation reaches plans through the LLM planner, whose tool arguments are checked
-# against their schemas.
-NOT_ROUTED = {
-    "symbolic_math",
-    "structured_validate",
-}
+# Symbolic math has no grammar: its questions need a model to phrase them.
+NOT_ROUTED = {"symbolic_math"}
 
 
 def test_every_tool_family_has_a_routed_question() -> None:
@@ -189,6 +209,12 @@ def test_every_tool_family_has_a_routed_question() -> None:
         "What is 10000 at 5% for 3 years?",  # compound or simple: not said
         "Why is VAT 19% in Germany?",
         "Why did I pay $20 for a $15 book?",
+        "What is JSON?",
+        "Is YAML better than JSON?",
+        "Is JSON valid JavaScript?",
+        "Is this valid JSON?",
+        'Why is my JSON not valid: {"a": 1,}',
+        "Explain JSON schema",
     ],
 )
 def test_open_questions_are_not_routed(question: str) -> None:
@@ -227,6 +253,11 @@ def test_open_questions_are_not_routed(question: str) -> None:
             "What is 10000 at 5% compounded monthly for 3 years? Explain compound interest.",
             "decimal_finance",
             "Explain compound interest.",
+        ),
+        (
+            "Is this valid XML: <a><b></a>? Explain what went wrong.",
+            "structured_validate",
+            "Explain what went wrong.",
         ),
     ],
 )
