@@ -30,6 +30,14 @@ QUESTIONS = [
     ("Count the words in: The quick brown fox jumps.", "text_analyze", "5"),
     ("How many usable hosts are in 10.0.0.0/22?", "subnet_calc", "1022"),
     ("What is 52 choose 5?", "exact_probability", "2598960"),
+    (
+        "Convert 9am New York time to London time on July 4, 2026",
+        "timezone_convert",
+        "2026-07-04T14:00:00",
+    ),
+    ("Is 2028 a leap year?", "time_facts", "is_leap_year: True"),
+    ("Monthly payment on a 250000 loan at 4.5% over 30 years", "decimal_finance", "1266.71"),
+    ("Is this valid JSON: {'a': 1}", "structured_validate", "well_formed: False"),
 ]
 
 

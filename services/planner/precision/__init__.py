@@ -9,9 +9,21 @@ import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
-from services.planner.precision import arithmetic, counting, dates, numeric, text, units
+from services.planner.precision import (
+    arithmetic,
+    calendar_facts,
+    counting,
+    dates,
+    documents,
+    money,
+    numeric,
+    text,
+    units,
+    zones,
+)
 from services.planner.precision.arithmetic import arithmetic_expression
 from services.planner.precision.call import ToolCall
 from services.planner.precision.words import NUMBER_WORDS
@@ -20,8 +32,12 @@ __all__ = ["PreciseQuestion", "ToolCall", "arithmetic_expression", "recognise", 
 
 # Text grammars first: their payloads may hold numbers, dates or units of their own.
 GRAMMARS: tuple[Callable[[str], ToolCall | None], ...] = (
+    documents.recognise,
     text.recognise,
+    zones.recognise,
     dates.recognise,
+    calendar_facts.recognise,
+    money.recognise,
     units.recognise,
     numeric.recognise,
     counting.recognise,
@@ -36,19 +52,22 @@ MAX_LENGTH = 2000
 _CANDIDATE = re.compile(
     rf"\d|(?i:{NUMBER_WORDS.pattern})|\b[MDCLXVI]{{2,}}\b|(?i:\b(?:today|tomorrow|yesterday|md5|"
     r"sha-?\d*|base\s?-?64|regex|regular\s+expression|e-?mails?|urls?|links|words|"
-    r"characters|sentences|hashtags|mentions|ip\s+addresses)\b)"
+    r"characters|sentences|hashtags|mentions|ip\s+addresses|noon|midday|midnight|leap|unix|epoch|"
+    r"json|yaml|yml|xml|csv|tsv|schema)\b)"
 )
 
 
 def recognise(question: str) -> ToolCall | None:
     """The tool call that answers the whole question, or None."""
-    call = _recognised(question)
+    # Today's date is part of the cache key: grammars resolve "tomorrow", or the date of
+    # a clock time given without one, against it.
+    call = _recognised(question, datetime.now(UTC).date())
     # A copy: the cached call's arguments must never be changed by a caller.
     return None if call is None else replace(call, args=copy.deepcopy(call.args))
 
 
 @lru_cache(maxsize=4096)
-def _recognised(question: str) -> ToolCall | None:
+def _recognised(question: str, today: date) -> ToolCall | None:
     if len(question) > MAX_LENGTH or not _CANDIDATE.search(question):
         return None
     for grammar in GRAMMARS:
@@ -90,6 +109,8 @@ _WARM_UP = (
     "Convert 98 km/h to m/s; what is the mean of 3, 5 and 7?",
     "What is the MD5 hash of 'a'? Base64 encode 'b'. What number is XLII?",
     'Count the words in: a b. Get a[0] from {"a": [1]}. Hosts in 10.0.0.0/8?',
+    "What time is it in Tokyo when it is 9am in Berlin? What ISO week is 2026-03-15 in?",
+    'Add 19% VAT to $100, then: is this valid JSON: {"a": 1}',
 )
 
 

@@ -19,14 +19,14 @@ _MONTHS = [
     "january february march april may june july august september october november december",
     "jan feb mar apr may jun jul aug sep oct nov dec",
 ]
-_MONTH_NUMBER = {name: i % 12 + 1 for i, name in enumerate(" ".join(_MONTHS).split())}
-_MONTH_NUMBER["sept"] = 9
-_MONTH = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
+MONTH_NUMBER = {name: i % 12 + 1 for i, name in enumerate(" ".join(_MONTHS).split())}
+MONTH_NUMBER["sept"] = 9
+MONTH = "|".join(sorted(MONTH_NUMBER, key=len, reverse=True))
 _ORDINAL = r"(?:st|nd|rd|th)?"
 DATE = (
     r"(?:\d{4}-\d{1,2}-\d{1,2}"
-    rf"|(?:{_MONTH})\.?\s+\d{{1,2}}{_ORDINAL},?\s+\d{{1,4}}"
-    rf"|\d{{1,2}}{_ORDINAL}\s+(?:of\s+)?(?:{_MONTH})\.?,?\s+\d{{1,4}}"
+    rf"|(?:{MONTH})\.?\s+\d{{1,2}}{_ORDINAL},?\s+\d{{1,4}}"
+    rf"|\d{{1,2}}{_ORDINAL}\s+(?:of\s+)?(?:{MONTH})\.?,?\s+\d{{1,4}}"
     r"|today|tomorrow|yesterday|now)"
 )
 _UNITS = {"day": "days", "week": "weeks", "month": "months", "year": "years"}
@@ -45,12 +45,12 @@ def iso(text: str) -> str | None:
         day = today + timedelta(days=1 if word == "tomorrow" else -1)
         return day.isoformat()
     numbers = [int(n) for n in re.findall(r"\d+", word)]
-    month_name = re.search(_MONTH, word)
+    month_name = re.search(MONTH, word)
     try:
         if month_name is None:
             year, month, day_ = numbers
         else:
-            month = _MONTH_NUMBER[month_name.group(0)]
+            month = MONTH_NUMBER[month_name.group(0)]
             day_, year = numbers  # "Aug 7, 1997" and "7 Aug 1997" alike
         parsed = date(year, month, day_)
     except ValueError:

@@ -3,11 +3,14 @@ recognised with exact arguments, and the real tool answers them exactly."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import jsonschema
 import pytest
 
 from services.planner.precision import recognise, split
 from services.planner.precision.words import digits_for_words
-from services.tools.catalog import execute, specs
+from services.tools.catalog import execute, spec_of, specs
 
 # (question, tool, a fragment of the tool's exact answer)
 PRECISE = [
@@ -62,6 +65,91 @@ PRECISE = [
     ("P(10, 3)", "exact_probability", "720"),
     ("What is 25!?", "exact_probability", "15511210043330985984000000"),
     ("Compute the factorial of twenty", "exact_probability", "2432902008176640000"),
+    (
+        "What time is it in Tokyo when it is 14:30 in Berlin on 2026-01-15?",
+        "timezone_convert",
+        "2026-01-15T22:30:00",
+    ),
+    (
+        "Convert 9am New York time to London time on July 4, 2026",
+        "timezone_convert",
+        "2026-07-04T14:00:00",
+    ),
+    ("3:15 pm UTC in Asia/Tokyo", "timezone_convert", "T00:15:00"),
+    (
+        "When it's noon in São Paulo on 2025-06-01, what time is it in UTC+2?",
+        "timezone_convert",
+        "2025-06-01T17:00:00",
+    ),
+    (
+        "What is 18:45 on 2026-03-29 in Los Angeles in Berlin time?",
+        "timezone_convert",
+        "2026-03-30T03:45:00",
+    ),
+    ("Is 2028 a leap year?", "time_facts", "'is_leap_year': True"),
+    ("Was 1900 a leap year?", "time_facts", "'is_leap_year': False"),
+    ("What ISO week is 2026-03-15 in?", "time_facts", "'iso_week': 11"),
+    ("Which week number is January 1, 2027?", "time_facts", "'iso_week': 53"),
+    ("What day of the year is 2024-12-31?", "time_facts", "'day_of_year': 366"),
+    ("What quarter is 2025-08-14 in?", "time_facts", "'quarter': 3"),
+    (
+        "What is the Unix timestamp of 2024-01-01 12:00 in Berlin?",
+        "time_facts",
+        "'unix_time': 1704106800",
+    ),
+    (
+        "How many days are left in the year after 2026-03-15?",
+        "time_facts",
+        "'days_left_in_year': 291",
+    ),
+    ("How many days are in February 2100?", "date_diff", "'days': 28"),
+    ("How many days does February 2024 have?", "date_diff", "'days': 29"),
+    ("How many days are in the year 2000?", "date_diff", "'days': 366"),
+    ("What is 10000 at 5% compounded monthly for 3 years?", "decimal_finance", "11614.72"),
+    (
+        "How much will $5,000 grow to at 3.5% annual interest compounded quarterly over 10 years?",
+        "decimal_finance",
+        "7084.54",
+    ),
+    ("Compound interest on 2500 at 4% per year for 5 years", "decimal_finance", "541.63"),
+    ("Simple interest on 1200 euros at 6% for 18 months", "decimal_finance", "108.00"),
+    ("Monthly payment on a 250000 loan at 4.5% over 30 years", "decimal_finance", "1266.71"),
+    ("How much per month is a 250k mortgage at 4.5% for 30 years?", "decimal_finance", "1266.71"),
+    (
+        "Amortization schedule for a 10000 loan at 5% over 2 years with monthly payments",
+        "decimal_finance",
+        "'period': 24",
+    ),
+    ("Add 19% VAT to 100", "decimal_finance", "'gross': '119.00'"),
+    ("Take 20% VAT off 120", "decimal_finance", "'net': '100.00'"),
+    ("What is $19.99 + $5.01 + $0.10?", "decimal_finance", "'result': '25.10'"),
+    ("What is a 20% tip on $45.50?", "decimal_finance", "'result': '9.10'"),
+    ("What is 1,000,000 yen at 1% compounded annually for 2 years?", "decimal_finance", "1020100"),
+    (
+        'Is this valid JSON: {"a": [1, 2], "b": null}',
+        "structured_validate",
+        "'well_formed': True",
+    ),
+    ("Is this valid JSON: {'a': 1}", "structured_validate", "'well_formed': False"),
+    ('Is {"a": 1,} valid JSON?', "structured_validate", "'column': 9"),
+    (
+        "Validate this YAML:\nname: Ann\nroles:\n  - admin\n  - dev",
+        "structured_validate",
+        "'format': 'yaml'",
+    ),
+    ("Is 'a: [1, 2' valid YAML?", "structured_validate", "'well_formed': False"),
+    ("Is <a><b/></a> well-formed XML?", "structured_validate", "'elements': 2"),
+    ("Check this CSV:\nname,age\nAnn,31\nBob,27", "structured_validate", "'rows': 3"),
+    (
+        "Is this semicolon-separated CSV well formed:\na;b\n1;2",
+        "structured_validate",
+        "'columns': 2",
+    ),
+    (
+        'Does {"age": 5} match the schema {"type": "object", "required": ["name"]}?',
+        "structured_validate",
+        "'keyword': 'required'",
+    ),
 ]
 
 
@@ -72,21 +160,16 @@ def test_precise_question_is_routed_with_exact_arguments(
     call = recognise(question)
     assert call is not None, question
     assert call.tool == tool
-    # The arguments are the tool's own: it runs them and gives the exact answer.
+    # The arguments are the tool's own: valid against its published schema (as the
+    # planner checks them), and the tool runs them and gives the exact answer.
+    spec = spec_of(call.tool)
+    assert spec is not None
+    jsonschema.validate(call.args, spec["parameters"])
     assert expected in str(execute(call.tool, call.args))
 
 
-# Tools without a grammar yet: symbolic math needs a model to phrase; four tools of the
-# precision tools' second round (time zones, time facts, money, structured validation)
-# reach plans through the LLM planner, whose tool arguments are checked against their
-# schemas. (exact_probability's counting has a grammar: precision/counting.py.)
-NOT_ROUTED = {
-    "symbolic_math",
-    "timezone_convert",
-    "time_facts",
-    "decimal_finance",
-    "structured_validate",
-}
+# Symbolic math has no grammar: its questions need a model to phrase them.
+NOT_ROUTED = {"symbolic_math"}
 
 
 def test_every_tool_family_has_a_routed_question() -> None:
@@ -112,6 +195,26 @@ def test_every_tool_family_has_a_routed_question() -> None:
         "What is (12)?",
         "Why do we choose 5 from 52?",
         "Wow, 20!",
+        "Why do time zones exist?",
+        "What time zone is Berlin in?",
+        "Is 9am in New York too early to call London?",
+        "Should we meet at 3pm in Berlin or in Paris?",
+        "Is it a good year to buy a house?",
+        "Why is 2024 a leap year?",
+        "How many leap years are there between 2000 and 2100?",
+        "What happened in week 11 of 2026?",
+        "Explain compound interest",
+        "Is 5% a good interest rate for a 30 year mortgage?",
+        "Should I pay off my 250000 loan at 4.5% early?",
+        "What is 10000 at 5% for 3 years?",  # compound or simple: not said
+        "Why is VAT 19% in Germany?",
+        "Why did I pay $20 for a $15 book?",
+        "What is JSON?",
+        "Is YAML better than JSON?",
+        "Is JSON valid JavaScript?",
+        "Is this valid JSON?",
+        'Why is my JSON not valid: {"a": 1,}',
+        "Explain JSON schema",
     ],
 )
 def test_open_questions_are_not_routed(question: str) -> None:
@@ -136,6 +239,26 @@ def test_open_questions_are_not_routed(question: str) -> None:
             "day_of_week",
             "Explain what a leap year is",
         ),
+        (
+            "Convert 14:30 New York time to London time and explain why time zones exist",
+            "timezone_convert",
+            "explain why time zones exist",
+        ),
+        (
+            "Is 2024 a leap year? Why do we have leap years at all?",
+            "time_facts",
+            "Why do we have leap years at all?",
+        ),
+        (
+            "What is 10000 at 5% compounded monthly for 3 years? Explain compound interest.",
+            "decimal_finance",
+            "Explain compound interest.",
+        ),
+        (
+            "Is this valid XML: <a><b></a>? Explain what went wrong.",
+            "structured_validate",
+            "Explain what went wrong.",
+        ),
     ],
 )
 def test_mixed_question_splits_into_a_tool_call_and_an_open_part(
@@ -145,6 +268,26 @@ def test_mixed_question_splits_into_a_tool_call_and_an_open_part(
     assert found is not None and found.call.tool == tool
     assert found.open_part == open_part
     assert found.open_part not in found.precise_part
+
+
+def test_a_clock_time_without_a_date_is_converted_on_todays_date() -> None:
+    call = recognise("Convert nine am Eastern time to Pacific time")
+    assert call is not None and call.tool == "timezone_convert"
+    today = datetime.now(UTC).date().isoformat()
+    assert call.args == {
+        "time": f"{today}T09:00:00",
+        "from_zone": "America/New_York",
+        "to_zone": "America/Los_Angeles",
+    }
+
+
+def test_money_is_exact_decimal_text_and_plain_percentages_stay_arithmetic() -> None:
+    loan = recognise("What is the monthly payment for a $300,000 mortgage at 6.5% for 30 years?")
+    assert loan is not None and loan.args["amount"] == "300000"
+    # 6.5 % a year is 0.541666... % a month: rounded to the tool's 18 decimals.
+    assert loan.args["rate"] == "0.541666666666666667" and loan.args["periods"] == 360
+    plain = recognise("What is 15% of 80?")
+    assert plain is not None and plain.tool == "calculate"
 
 
 def test_number_words_join_only_after_scale_words() -> None:
