@@ -83,6 +83,16 @@ def latency_table(report: BenchReport) -> Table:
             table, f"graph context task, 2 hops, {size.relations:,} relations", size.task,
             "the same query via the neo4j driver",
         )  # fmt: skip
+    paths = report.planner_paths
+    if paths is not None and paths.measured:
+        _compared_row(
+            table, "semantic cache hit, end to end (paraphrase)", paths.semantic_hit,
+            "exact-cache hit, same run",
+        )  # fmt: skip
+        _compared_row(
+            table, "LLM-planner path: TTFT (plan, then 1 expert)", paths.planned_ttft,
+            "planner model's plan + expert's first token, direct",
+        )  # fmt: skip
     if report.tier_escalation is not None:
         _compared_row(
             table, "tier escalation (tier 1 unsure, tier 2)", report.tier_escalation.total,
@@ -197,4 +207,7 @@ def show(report: BenchReport, console: Console) -> None:
         console.print(real_model_table(real))
     elif real is not None:
         console.print(f"real model: not measured ({real.reason})", highlight=False)
+    paths = report.planner_paths
+    if paths is not None and not paths.measured:
+        console.print(f"planner paths: not measured ({paths.reason})", highlight=False)
     console.print(f"synthesis: {report.full_pipeline.synthesis}")
