@@ -95,8 +95,9 @@ class BenchConfig(BaseModel):
         default=40.0, ge=0, description="The planner model's time to its whole JSON plan."
     )
     planned_expert_model: ModelTiming = Field(
-        default=ModelTiming(tokens=8, first_token_delay_ms=40, token_gap_ms=5),
-        description="The planned task's expert call.",
+        default=ModelTiming(tokens=4, first_token_delay_ms=40, token_gap_ms=5),
+        description="The planned task's expert call; its answer, token stamps included, "
+        "shorter than what the semantic cache keeps.",
     )
     profile: bool = Field(default=False, description="py-spy the services at top load.")
     results_dir: Path = RESULTS_DIR

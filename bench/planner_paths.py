@@ -9,7 +9,8 @@ in a stack of their own (bench.planner_stack):
   directly (the model time the path cannot avoid), in alternating order.
 
 A timed request that reached a model it should not have (or not the ones it should)
-counts as an error. Run on its own: `python -m bench.planner_paths [requests]`."""
+counts as an error. Run on its own, the counts defaulting to the bench's:
+`python -m bench.planner_paths [semantic requests] [planned requests]`."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from pathlib import Path
 import httpx
 import structlog
 
+from bench.breakdown import EventRecorder, Stage, ttft_breakdown
 from bench.cache_hit import wait_until_cached
-from bench.client import Endpoint, new_client, timed_chat
+from bench.client import Endpoint, Timing, new_client, timed_chat
 from bench.config import BenchConfig
 from bench.planner_questions import ANSWER, CACHED, PLAN, answer_tokens, paraphrases, vague
 from bench.planner_stack import EXPERT_MODEL, PLANNER_MODEL, PlannerStack, planner_stack
@@ -49,6 +51,8 @@ class Samples:
     last_error: str | None = None
     calls: dict[str, int] = field(default_factory=dict)
     """Model calls the timed requests caused, by model id."""
+    timings: list[Timing] = field(default_factory=list)
+    """The measured requests that succeeded, for the stage breakdown."""
 
     def fail(self, reason: str) -> None:
         self.errors += 1
@@ -148,34 +152,46 @@ async def _planned_ttft(
     if not timing.ok or timing.ttft_s is None or called != {PLANNER_MODEL: 1, EXPERT_MODEL: 1}:
         samples.fail(f"{question!r}: {timing.error or called}")
         return None
+    samples.timings.append(timing)
     return timing.ttft_s
 
 
 async def measure_planned_ttft(
     client: httpx.AsyncClient, ps: PlannerStack, config: BenchConfig
-) -> Samples:
-    expert = config.planned_expert_model.script(stamp_tokens=False)
+) -> tuple[Samples, list[Stage]]:
+    """The samples, and where the gateway's time to first token went (its stage "to
+    planner" includes the planner model's call)."""
+    # Stamped tokens (for the breakdown), and short answers: under the semantic cache's
+    # minimum, so that no answer is kept by meaning (the made-up words make the
+    # questions near neighbours of each other).
+    expert = config.planned_expert_model.script(stamp_tokens=True)
     planner = {"tokens": [PLAN], "first_token_delay_s": config.planner_model_ms / 1000}
-    # Short answers: under the semantic cache's minimum, so no question's answer is kept
-    # by meaning (the made-up words make the questions near neighbours of each other).
     await ps.control.script(expert, {PLANNER_MODEL: planner})
     samples, warm_up = Samples(), Samples()
     for number in range(2):  # connections, and the planner model's client
         await _planned_ttft(client, ps, vague(number), warm_up)
         await direct_planned(client, ps, vague(number))
-    for index in range(config.planned_requests):
-        question = vague(index + 2)
-        for through_gateway in (index % 2 == 0, index % 2 == 1):
-            if through_gateway:
-                seconds = await _planned_ttft(client, ps, question, samples)
-            else:
-                seconds = await direct_planned(client, ps, question)
-            if seconds is not None:
-                (samples.measured if through_gateway else samples.baseline).append(seconds)
-    return samples
+    recorder = EventRecorder(ps.bootstrap)
+    await recorder.start()
+    try:
+        for index in range(config.planned_requests):
+            question = vague(index + 2)
+            for through_gateway in (index % 2 == 0, index % 2 == 1):
+                if through_gateway:
+                    seconds = await _planned_ttft(client, ps, question, samples)
+                else:
+                    seconds = await direct_planned(client, ps, question)
+                if seconds is not None:
+                    (samples.measured if through_gateway else samples.baseline).append(seconds)
+    finally:
+        delay_s = config.planned_expert_model.first_token_delay_ms / 1000
+        stages = await ttft_breakdown(recorder, samples.timings, delay_s)
+    return samples, stages
 
 
-def report(config: BenchConfig, semantic: Samples, planned: Samples) -> PlannerPaths:
+def report(
+    config: BenchConfig, semantic: Samples, planned: Samples, stages: list[Stage] | None = None
+) -> PlannerPaths:
     ttft = planned.compared()
     base = ttft.baseline.p50
     return PlannerPaths(
@@ -193,6 +209,7 @@ def report(config: BenchConfig, semantic: Samples, planned: Samples) -> PlannerP
         expert_model_calls=planned.calls.get(EXPERT_MODEL, 0),
         planned_ttft=ttft,
         planned_limit_p50_ms=None if base is None else round(base + PLANNED_TTFT_ALLOWANCE_MS, 3),
+        planned_ttft_breakdown=stages or [],
         last_error=semantic.last_error or planned.last_error,
     )
 
@@ -207,11 +224,11 @@ async def measure_planner_paths(config: BenchConfig) -> PlannerPaths:
             log.info("phase", name="semantic cache hit", requests=config.semantic_requests)
             semantic = await measure_semantic_hit(client, ps, config.semantic_requests)
             log.info("phase", name="LLM planner TTFT", requests=config.planned_requests)
-            planned = await measure_planned_ttft(client, ps, config)
+            planned, stages = await measure_planned_ttft(client, ps, config)
     except (StackError, TimeoutError) as exc:  # the main stack's figures are still worth a report
         log.warning("planner_paths_failed", error=f"{type(exc).__name__}: {exc}")
         return PlannerPaths(measured=False, reason=f"failed: {type(exc).__name__}: {exc}"[:300])
-    return report(config, semantic, planned)
+    return report(config, semantic, planned, stages)
 
 
 def _summary(paths: PlannerPaths) -> str:
@@ -225,13 +242,13 @@ def _summary(paths: PlannerPaths) -> str:
         f"expert direct {ttft.baseline.p50}/{ttft.baseline.p99} ms (added p50 "
         f"{ttft.added_ms.p50}, limit {paths.planned_limit_p50_ms}), errors "
         f"{paths.planned_errors}, planner calls {paths.planner_model_calls}, expert calls "
-        f"{paths.expert_model_calls}\nlast error: {paths.last_error}"
+        f"{paths.expert_model_calls}\nlast error: {paths.last_error}\nLLM-planner TTFT, p50 ms: "
+        + ", ".join(f"{s.name} {s.latency.p50}" for s in paths.planned_ttft_breakdown)
     )
 
 
 if __name__ == "__main__":
-    counts = [int(arg) for arg in sys.argv[1:2]] or [20]
-    config = BenchConfig(
-        semantic_requests=counts[0], planned_requests=counts[0], log_dir=Path(".stack/bench/pp")
-    )
+    names = ("semantic_requests", "planned_requests")
+    counts = {name: int(arg) for name, arg in zip(names, sys.argv[1:3], strict=False)}
+    config = BenchConfig(**counts, log_dir=Path(".stack/bench/planner-paths"))
     print(_summary(asyncio.run(measure_planner_paths(config))))

@@ -75,6 +75,8 @@ class PlannerStack:
     scripted_url: str
     """The scripted model server's OpenAI-compatible base URL (ending in /v1)."""
     control: ScriptedControl
+    bootstrap: str
+    """The stack's broker, to record the measured requests' events."""
 
 
 @asynccontextmanager
@@ -91,6 +93,7 @@ async def planner_stack(log_dir: Path) -> AsyncIterator[PlannerStack]:
             gateway=Endpoint("gateway", stack.config.api_url, GATEWAY_MODEL),
             scripted_url=f"{scripted.url}/v1",
             control=ScriptedControl(scripted.url or ""),
+            bootstrap=stack.config.bootstrap,
         )
     finally:
         await stack.stop()

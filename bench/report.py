@@ -148,6 +148,11 @@ class PlannerPaths(Frozen):
     planned_limit_p50_ms: float | None = Field(
         default=None, description="Baseline p50 (planner model, then expert) + 25 ms."
     )
+    planned_ttft_breakdown: list[Stage] = Field(
+        default_factory=list,
+        description="As the single expert's (bench.breakdown); 'to planner' includes the "
+        "planner model's call.",
+    )
     last_error: str | None = None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from bench.breakdown import Stage
 from bench.real_model import RealModel
 from bench.report import BenchReport, Target
 from bench.stats import Compared, Distribution, Percentiles
@@ -101,16 +102,19 @@ def latency_table(report: BenchReport) -> Table:
     return table
 
 
-def breakdown_table(report: BenchReport) -> Table:
-    table = Table(
-        title="Single expert: where the time to first token goes, ms", title_justify="left"
-    )
+def stages_table(title: str, stages: list[Stage]) -> Table:
+    table = Table(title=title, title_justify="left")
     for column in ("stage", "p50", "p95", "p99"):
         table.add_column(column)
-    for stage in report.single_expert.ttft_breakdown:
+    for stage in stages:
         latency = stage.latency
         table.add_row(stage.name, _num(latency.p50), _num(latency.p95), _num(latency.p99))
     return table
+
+
+def breakdown_table(report: BenchReport) -> Table:
+    title = "Single expert: where the time to first token goes, ms"
+    return stages_table(title, report.single_expert.ttft_breakdown)
 
 
 def throughput_table(report: BenchReport) -> Table:
@@ -208,6 +212,10 @@ def show(report: BenchReport, console: Console) -> None:
     elif real is not None:
         console.print(f"real model: not measured ({real.reason})", highlight=False)
     paths = report.planner_paths
-    if paths is not None and not paths.measured:
+    if paths is not None and paths.measured:
+        title = "LLM-planner path: where the time to first token goes, ms (to planner: with "
+        title += f"the planner model's {_num(paths.planner_model_ms, 0)} ms)"
+        console.print(stages_table(title, paths.planned_ttft_breakdown))
+    elif paths is not None:
         console.print(f"planner paths: not measured ({paths.reason})", highlight=False)
     console.print(f"synthesis: {report.full_pipeline.synthesis}")

@@ -13,6 +13,7 @@ from bench.config import BenchConfig
 from bench.planner_paths import Samples, measure_planner_paths, report
 from bench.planner_questions import ANSWER, CACHED, PLAN, answer_tokens, paraphrases, vague
 from bench.planner_stack import EXPERT_MODEL, PLANNER_MODEL
+from bench.stamps import stamp
 from bench.targets import PLANNED_TTFT_ALLOWANCE_MS, planner_paths_targets
 from contracts.expert_report import EXPERT_CATEGORIES
 from contracts.inference import InferenceServer
@@ -59,8 +60,8 @@ async def test_the_vague_questions_are_left_to_the_llm_planner(embedder: LocalEm
 def test_the_scripted_answers_are_what_the_paths_need() -> None:
     assert len(ANSWER) > MIN_ANSWER_CHARS  # the semantic cache keeps it
     assert "".join(answer_tokens(ANSWER)) == ANSWER
-    expert = BenchConfig().planned_expert_model
-    assert len(" ".join(f"w{i}" for i in range(expert.tokens))) < MIN_ANSWER_CHARS
+    tokens = BenchConfig().planned_expert_model.script(stamp_tokens=True)["tokens"]
+    assert len("".join(stamp(token) for token in tokens)) < MIN_ANSWER_CHARS  # not kept
     server = InferenceServer(name="scripted", url="http://unused/v1")
     catalog = ToolCatalog("http://unused")
     planner = LlmPlanner(server, PLANNER_MODEL, list(EXPERT_CATEGORIES), catalog, 1.0, False)
