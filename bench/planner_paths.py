@@ -216,8 +216,10 @@ def report(
 
 async def measure_planner_paths(config: BenchConfig) -> PlannerPaths:
     if not config.planner_paths:
-        skipped = "--no-planner-paths" if not config.quick else "not in --quick mode"
-        return PlannerPaths(measured=False, reason=f"{skipped} (--planner-paths)")
+        skipped = (
+            "--no-planner-paths" if not config.quick else "not in --quick mode (--planner-paths)"
+        )
+        return PlannerPaths(measured=False, reason=skipped)
     log_dir = config.log_dir.resolve() / "planner-paths"
     try:
         async with planner_stack(log_dir) as ps, new_client() as client:

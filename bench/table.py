@@ -213,9 +213,11 @@ def show(report: BenchReport, console: Console) -> None:
         console.print(f"real model: not measured ({real.reason})", highlight=False)
     paths = report.planner_paths
     if paths is not None and paths.measured:
-        title = "LLM-planner path: where the time to first token goes, ms (to planner: with "
-        title += f"the planner model's {_num(paths.planner_model_ms, 0)} ms)"
+        title = "LLM-planner path: where the time to first token goes, ms"
         console.print(stages_table(title, paths.planned_ttft_breakdown))
+        console.print(
+            f"(to planner: with the planner model's {_num(paths.planner_model_ms, 0)} ms plan)"
+        )
     elif paths is not None:
         console.print(f"planner paths: not measured ({paths.reason})", highlight=False)
     console.print(f"synthesis: {report.full_pipeline.synthesis}")
