@@ -70,15 +70,24 @@ def _added(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {name: count for name, count in added.items() if count}
 
 
-async def _served_from_cache(
+async def _counted(
     client: httpx.AsyncClient, ps: PlannerStack, question: str, samples: Samples
-) -> float | None:
-    """Seconds to the whole cached answer; None (an error) when a model was called."""
+) -> tuple[Timing, dict[str, int]]:
+    """One request through the gateway, and the model calls it caused, by model id
+    (counted before and after it, outside its timing)."""
     before = await ps.control.calls_by_model()
     timing = await timed_chat(client, ps.gateway, question)
     called = _added(before, await ps.control.calls_by_model())
     for name, count in called.items():
         samples.calls[name] = samples.calls.get(name, 0) + count
+    return timing, called
+
+
+async def _served_from_cache(
+    client: httpx.AsyncClient, ps: PlannerStack, question: str, samples: Samples
+) -> float | None:
+    """Seconds to the whole cached answer; None (an error) when a model was called."""
+    timing, called = await _counted(client, ps, question, samples)
     if not timing.ok or called or timing.content != ANSWER:
         samples.fail(f"{question!r}: {timing.error or called or timing.content[:80]!r}")
         return None
@@ -91,11 +100,13 @@ async def wait_for_semantic_hit(
     """The semantic cache's writer trails moe.answers (its own consumer group): fresh
     paraphrases until one is served without a model call."""
     deadline = time.monotonic() + SEMANTIC_WAIT_S
-    while time.monotonic() < deadline:
+    for paraphrase in fresh:
         before = await ps.control.calls()
-        timing = await timed_chat(client, ps.gateway, next(fresh))
+        timing = await timed_chat(client, ps.gateway, paraphrase)
         if timing.ok and await ps.control.calls() == before:
             return
+        if time.monotonic() > deadline:
+            break
         await asyncio.sleep(SEMANTIC_POLL_S)
     raise TimeoutError(f"no paraphrase of {CACHED!r} was served by the semantic cache")
 
@@ -111,7 +122,9 @@ async def measure_semantic_hit(
     await wait_for_semantic_hit(client, ps, fresh)
     samples = Samples()
     for index in range(requests):
-        paraphrase = next(fresh)
+        paraphrase = next(fresh, None)
+        if paraphrase is None:
+            raise TimeoutError("the semantic cache took so long that the paraphrases ran out")
         for exact in (index % 2 == 0, index % 2 == 1):  # drift affects both alike
             question = CACHED if exact else paraphrase
             seconds = await _served_from_cache(client, ps, question, samples)
@@ -144,11 +157,9 @@ async def direct_planned(
 async def _planned_ttft(
     client: httpx.AsyncClient, ps: PlannerStack, question: str, samples: Samples
 ) -> float | None:
-    before = await ps.control.calls_by_model()
-    timing = await timed_chat(client, ps.gateway, question)
-    called = _added(before, await ps.control.calls_by_model())
-    for name, count in called.items():
-        samples.calls[name] = samples.calls.get(name, 0) + count
+    """Seconds to the first token; None (an error) unless the planner model and the
+    expert were called once each."""
+    timing, called = await _counted(client, ps, question, samples)
     if not timing.ok or timing.ttft_s is None or called != {PLANNER_MODEL: 1, EXPERT_MODEL: 1}:
         samples.fail(f"{question!r}: {timing.error or called}")
         return None
