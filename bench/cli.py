@@ -47,7 +47,7 @@ def bench_command(
         typer.Option(
             "--planner-paths/--no-planner-paths",
             help="Semantic cache hit and LLM-planner TTFT, in a stack of their own (about "
-            "40 s; on by default, off with --quick).",
+            "a minute; on by default, off with --quick).",
         ),
     ] = None,
     graph: Annotated[
