@@ -18,17 +18,21 @@ ModelCalls = Callable[[], Awaitable[int]]
 
 
 async def wait_until_cached(
-    client: httpx.AsyncClient, gateway: Endpoint, model_calls: ModelCalls, timeout_s: float
+    client: httpx.AsyncClient,
+    gateway: Endpoint,
+    model_calls: ModelCalls,
+    timeout_s: float,
+    question: str = QUESTION,
 ) -> None:
     """The cache is a view of moe.answers that trails it by up to its fetch wait."""
     deadline = time.monotonic() + timeout_s
     while True:
         before = await model_calls()
-        timing = await timed_chat(client, gateway, QUESTION)
+        timing = await timed_chat(client, gateway, question)
         if timing.ok and await model_calls() == before:
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{QUESTION!r} was never answered from the cache")
+            raise TimeoutError(f"{question!r} was never answered from the cache")
         await asyncio.sleep(0.05)
 
 

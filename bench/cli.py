@@ -42,6 +42,14 @@ def bench_command(
             "(about 1.5 minutes; on by default, off with --quick).",
         ),
     ] = None,
+    planner_paths: Annotated[
+        bool | None,
+        typer.Option(
+            "--planner-paths/--no-planner-paths",
+            help="Semantic cache hit and LLM-planner TTFT, in a stack of their own (about "
+            "a minute; on by default, off with --quick).",
+        ),
+    ] = None,
     graph: Annotated[
         bool,
         typer.Option(
@@ -69,6 +77,8 @@ def bench_command(
     }
     if real_model is not None:
         overrides["real_model"] = real_model
+    if planner_paths is not None:
+        overrides["planner_paths"] = planner_paths
     if requests is not None:
         overrides["latency_requests"] = requests
     if seconds is not None:

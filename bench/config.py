@@ -83,6 +83,22 @@ class BenchConfig(BaseModel):
     graph_relations: int = Field(
         default=100_000, ge=0, description="Relations generated for the large graph's rows."
     )
+    planner_paths: bool = Field(
+        default=True,
+        description="Semantic-cache hit and LLM-planner rows, in a stack of their own.",
+    )
+    semantic_requests: int = Field(
+        default=40, ge=1, description="Exact repeats and paraphrases, each, interleaved."
+    )
+    planned_requests: int = Field(default=30, ge=1, description="Questions the LLM planner plans.")
+    planner_model_ms: float = Field(
+        default=40.0, ge=0, description="The planner model's time to its whole JSON plan."
+    )
+    planned_expert_model: ModelTiming = Field(
+        default=ModelTiming(tokens=4, first_token_delay_ms=40, token_gap_ms=5),
+        description="The planned task's expert call; its answer, token stamps included, "
+        "shorter than what the semantic cache keeps.",
+    )
     profile: bool = Field(default=False, description="py-spy the services at top load.")
     results_dir: Path = RESULTS_DIR
     log_dir: Path = Path(".stack/bench/logs")
@@ -110,5 +126,9 @@ class BenchConfig(BaseModel):
             "real_model_max_tokens": 12,
             "graph_requests": 5,
             "graph_relations": 2_000,
+            # Another stack's start-up, as for the real model: `--planner-paths` adds it.
+            "planner_paths": False,
+            "semantic_requests": 3,
+            "planned_requests": 3,
         }
         return cls(**(fields | overrides))

@@ -121,6 +121,41 @@ class Planning(Frozen):
     router_decision: Distribution
 
 
+class PlannerPaths(Frozen):
+    """The planner's paths that need the semantic cache and the LLM planner, which the
+    main stack leaves off: measured in a stack of their own (bench.planner_paths).
+    Semantic hit: fresh paraphrases of a cached question; baseline: exact repeats of it,
+    interleaved with them. LLM planner: streamed time to first token of questions only
+    the planner model settles; baseline: the planner model's whole plan, then the
+    expert's first token, both asked directly."""
+
+    measured: bool
+    reason: str | None = Field(default=None, description="Why it was not measured.")
+    cached_question: str | None = None
+    semantic_requests: int = 0
+    semantic_errors: int = Field(default=0, description="Includes requests a model answered.")
+    semantic_model_calls: int = Field(default=0, description="For the timed requests: 0.")
+    semantic_hit: Compared | None = None
+    planner_model_ms: float | None = None
+    expert_model: ModelTiming | None = None
+    planned_requests: int = 0
+    planned_errors: int = Field(
+        default=0, description="Includes requests not planned by one planner model call."
+    )
+    planner_model_calls: int = Field(default=0, description="For the timed requests: one each.")
+    expert_model_calls: int = Field(default=0, description="For the timed requests: one each.")
+    planned_ttft: Compared | None = None
+    planned_limit_p50_ms: float | None = Field(
+        default=None, description="Baseline p50 (planner model, then expert) + 25 ms."
+    )
+    planned_ttft_breakdown: list[Stage] = Field(
+        default_factory=list,
+        description="As the single expert's (bench.breakdown); 'to planner' includes the "
+        "planner model's call.",
+    )
+    last_error: str | None = None
+
+
 class FullPipeline(Frozen):
     """Three expert tasks in parallel, then the thinking step and the judge's synthesis,
     streamed; baseline: the same model calls made directly (the tasks concurrently, then
@@ -232,3 +267,6 @@ class BenchReport(Frozen):
         description="Base ontology, then with generated relations (bench.graph_context).",
     )
     planning: Planning | None = Field(default=None, description="The planner's own paths.")
+    planner_paths: PlannerPaths | None = Field(
+        default=None, description="Semantic cache hit and LLM planner, in their own stack."
+    )

@@ -22,6 +22,7 @@ from bench.graph_context import GraphSize, measure_graph_context, report_rows
 from bench.latency import PathSamples, measure_paths
 from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_escalation, measure_pipeline
+from bench.planner_paths import measure_planner_paths
 from bench.planning import (
     measure_coalescing,
     measure_precision_path,
@@ -31,7 +32,15 @@ from bench.planning import (
 from bench.processes import REPO, SCRIPTED_MODEL, Processes, running
 from bench.profiling import Profiler, ServiceProfile
 from bench.real_model import RealModel, measure_real_model
-from bench.report import BenchReport, BrokerFloor, HopCost, Meta, StackCost, Throughput
+from bench.report import (
+    BenchReport,
+    BrokerFloor,
+    HopCost,
+    Meta,
+    PlannerPaths,
+    StackCost,
+    Throughput,
+)
 from bench.stats import Distribution
 from bench.targets import evaluate
 from bench.throughput import ThroughputRun, closed_loop
@@ -223,7 +232,9 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
             idle_seconds=config.idle_seconds,
             idle_cpu_pct=round(sum(idle.get(name, 0.0) for name in stack_names), 1),
         )
-    # After the scripted scenarios, in a stack of its own: a real model takes the cores.
+    # After the main stack, in stacks of their own: the semantic cache and the LLM
+    # planner are off there; a real model takes the cores.
+    planner_paths = await measure_planner_paths(config)
     real = await measure_real_model(config)
     head, dirty = await commit()
     meta = Meta(
@@ -237,7 +248,8 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
         wall_seconds=round(time.perf_counter() - began, 1),
         config=config.model_dump(mode="json"),
     )
-    return build_report(config, meta, out, memory, litellm_reason, real), out
+    report = build_report(config, meta, out, memory, litellm_reason, real, planner_paths)
+    return report, out
 
 
 def build_report(
@@ -247,6 +259,7 @@ def build_report(
     memory: list[ProcessUsage],
     litellm_reason: str | None,
     real: RealModel | None = None,
+    planner_paths: PlannerPaths | None = None,
 ) -> BenchReport:
     floor = Distribution.of_seconds(out.floor)
     single = assemble.single_expert(config, out.paths, out.stages)
@@ -261,6 +274,10 @@ def build_report(
     throughput = Throughput(model=config.throughput_model, runs=out.runs)
     cache = assemble.cache_hit(out.paths, out.cache, out.cache_model_calls, floor)
     planning = planning_report(config, out.precision, out.tool, out.coalesced, out.router)
+    targets = evaluate(
+        single, relay, cache, pipeline, throughput, litellm, out.stack, escalation, planning,
+        planner_paths,
+    )  # fmt: skip
     return BenchReport(
         meta=meta,
         broker_floor=BrokerFloor(
@@ -281,12 +298,11 @@ def build_report(
         litellm=litellm,
         memory=memory,
         cpu_ms_per_request=out.cpu_ms_per_request,
-        targets=evaluate(
-            single, relay, cache, pipeline, throughput, litellm, out.stack, escalation, planning
-        ),
+        targets=targets,
         profiles=out.profiles,
         real_model=real,
         stack=out.stack,
         graph_context=report_rows(out.graph),
         planning=planning,
+        planner_paths=planner_paths,
     )

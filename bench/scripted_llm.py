@@ -12,6 +12,7 @@ import dataclasses
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,8 @@ class ScriptedModel:
     plan's parallel tasks can take known, different model times. The last SCRIPT in the
     message wins: a judge's prompt quotes its sources first and its own question last."""
     call_count: int = 0
+    calls_by_model: Counter[str] = field(default_factory=Counter)
+    """Calls per model id: which roles (planner, expert, judge) a request reached."""
     model_scripts: dict[str, Script] = field(default_factory=dict)
     """A script per model id, instead of `script`, for the calls that name that model."""
     system_scripts: list[tuple[str, Script]] = field(default_factory=list)
@@ -87,6 +90,7 @@ class ScriptedModel:
         self.calls.clear()
         self.spans.clear()
         self.call_count = 0
+        self.calls_by_model.clear()
 
     def script_for(self, body: dict[str, Any]) -> Script:
         messages = body.get("messages") or [{}]
@@ -179,7 +183,8 @@ async def _timed(
 
 def create_scripted_app(model: ScriptedModel, control: bool = False) -> FastAPI:
     """The model server; with `control`, `PUT /_scripted/script` replaces the script
-    (body: Script fields) and `GET /_scripted/calls` counts calls, for a separate process."""
+    (body: Script fields, and optionally `models`: model id -> Script fields) and
+    `GET /_scripted/calls` counts calls, in all and by model, for a separate process."""
     app = FastAPI()
 
     @app.get("/v1/models")
@@ -190,6 +195,7 @@ def create_scripted_app(model: ScriptedModel, control: bool = False) -> FastAPI:
     async def chat(request: Request) -> Response:
         body = await request.json()
         model.call_count += 1
+        model.calls_by_model[str(body.get("model", ""))] += 1
         if model.record_calls:
             model.calls.append(body)
         script = model.script_for(body)
@@ -212,11 +218,13 @@ def create_scripted_app(model: ScriptedModel, control: bool = False) -> FastAPI:
 
         @app.put("/_scripted/script")
         async def set_script(request: Request) -> dict[str, Any]:
-            model.reset(Script(**await request.json()))
+            body = await request.json()
+            models = {name: Script(**fields) for name, fields in body.pop("models", {}).items()}
+            model.reset(Script(**body), **models)
             return dataclasses.asdict(model.script)
 
         @app.get("/_scripted/calls")
-        async def calls() -> dict[str, int]:
-            return {"count": model.call_count}
+        async def calls() -> dict[str, Any]:
+            return {"count": model.call_count, "by_model": dict(model.calls_by_model)}
 
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from bench.breakdown import Stage
 from bench.real_model import RealModel
 from bench.report import BenchReport, Target
 from bench.stats import Compared, Distribution, Percentiles
@@ -83,6 +84,16 @@ def latency_table(report: BenchReport) -> Table:
             table, f"graph context task, 2 hops, {size.relations:,} relations", size.task,
             "the same query via the neo4j driver",
         )  # fmt: skip
+    paths = report.planner_paths
+    if paths is not None and paths.measured:
+        _compared_row(
+            table, "semantic cache hit, end to end (paraphrase)", paths.semantic_hit,
+            "exact-cache hit, same run",
+        )  # fmt: skip
+        _compared_row(
+            table, "LLM-planner path: TTFT (plan, then 1 expert)", paths.planned_ttft,
+            "planner model's plan + expert's first token, direct",
+        )  # fmt: skip
     if report.tier_escalation is not None:
         _compared_row(
             table, "tier escalation (tier 1 unsure, tier 2)", report.tier_escalation.total,
@@ -91,16 +102,19 @@ def latency_table(report: BenchReport) -> Table:
     return table
 
 
-def breakdown_table(report: BenchReport) -> Table:
-    table = Table(
-        title="Single expert: where the time to first token goes, ms", title_justify="left"
-    )
+def stages_table(title: str, stages: list[Stage]) -> Table:
+    table = Table(title=title, title_justify="left")
     for column in ("stage", "p50", "p95", "p99"):
         table.add_column(column)
-    for stage in report.single_expert.ttft_breakdown:
+    for stage in stages:
         latency = stage.latency
         table.add_row(stage.name, _num(latency.p50), _num(latency.p95), _num(latency.p99))
     return table
+
+
+def breakdown_table(report: BenchReport) -> Table:
+    title = "Single expert: where the time to first token goes, ms"
+    return stages_table(title, report.single_expert.ttft_breakdown)
 
 
 def throughput_table(report: BenchReport) -> Table:
@@ -197,4 +211,13 @@ def show(report: BenchReport, console: Console) -> None:
         console.print(real_model_table(real))
     elif real is not None:
         console.print(f"real model: not measured ({real.reason})", highlight=False)
+    paths = report.planner_paths
+    if paths is not None and paths.measured:
+        title = "LLM-planner path: where the time to first token goes, ms"
+        console.print(stages_table(title, paths.planned_ttft_breakdown))
+        console.print(
+            f"(to planner: with the planner model's {_num(paths.planner_model_ms, 0)} ms plan)"
+        )
+    elif paths is not None:
+        console.print(f"planner paths: not measured ({paths.reason})", highlight=False)
     console.print(f"synthesis: {report.full_pipeline.synthesis}")

@@ -7,6 +7,7 @@ from bench.report import (
     CacheHit,
     FullPipeline,
     LiteLLMSide,
+    PlannerPaths,
     Planning,
     RelayDelay,
     SingleExpert,
@@ -46,6 +47,7 @@ def evaluate(
     stack: StackCost | None = None,
     escalation: TierEscalation | None = None,
     planning: Planning | None = None,
+    planner_paths: PlannerPaths | None = None,
 ) -> list[Target]:
     targets = [
         _at_most("single-expert TTFT added, p50", single.ttft.added_ms.p50, 15, "ms"),
@@ -119,6 +121,8 @@ def evaluate(
         )
     if planning is not None:
         targets += _planning(planning)
+    if planner_paths is not None:
+        targets += planner_paths_targets(planner_paths)
     return targets
 
 
@@ -151,6 +155,44 @@ def _planning(planning: Planning) -> list[Target]:
             "calls",
         ),
     ]
+
+
+MAX_SEMANTIC_VS_EXACT = 2.0
+PLANNED_TTFT_ALLOWANCE_MS = 25.0
+
+
+def planner_paths_targets(paths: PlannerPaths) -> list[Target]:
+    """Issue 8: a semantic cache hit within 2x the exact hit; the LLM planner's time to
+    first token within the planner and expert model times plus 25 ms."""
+    hit, ttft = paths.semantic_hit, paths.planned_ttft
+    ratio = hit.ratio.p50 if hit is not None else None
+    semantic = _at_most(
+        "semantic cache hit vs exact hit, end to end, p50",
+        ratio,
+        MAX_SEMANTIC_VS_EXACT,
+        "x",
+        f"paraphrases / exact repeats{_errors(paths.semantic_errors)}"
+        if ratio is not None
+        else paths.reason or "",
+    )
+    measured, limit = (ttft.measured.p50 if ttft else None), paths.planned_limit_p50_ms
+    errors = _errors(paths.planned_errors)
+    planned = Target(
+        name="LLM-planner path TTFT, p50",
+        limit=f"<= planner + expert model time + {PLANNED_TTFT_ALLOWANCE_MS:g} ms"
+        + (f" = {limit:.1f} ms" if limit is not None else ""),
+        value=measured,
+        unit="ms",
+        met=None if measured is None or limit is None else measured <= limit,
+        note=f"model time: the plan, then the expert's first token, asked directly{errors}"
+        if measured is not None
+        else paths.reason or "not measured",
+    )
+    return [semantic, planned]
+
+
+def _errors(count: int) -> str:
+    return f"; {count} errors" if count else ""
 
 
 def _relative_throughput(throughput: Throughput) -> list[Target]:

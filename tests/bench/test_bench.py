@@ -155,6 +155,17 @@ def test_the_real_model_section_is_skipped_in_quick_mode_and_says_so(run: Run) -
     assert "real model: not measured" in stdout
 
 
+def test_the_planner_paths_section_is_skipped_in_quick_mode_and_says_so(run: Run) -> None:
+    raw, _, stdout = run
+    # Its own stack's start-up: `make bench` runs it; tests/bench/test_planner_paths.py
+    # checks its questions, report and targets.
+    assert raw["planner_paths"]["measured"] is False
+    assert "--quick" in raw["planner_paths"]["reason"]
+    assert "planner paths: not measured" in stdout
+    names = " ".join(t["name"] for t in raw["targets"])
+    assert "semantic cache hit vs exact hit" in names and "LLM-planner path TTFT" in names
+
+
 def test_the_planners_rows_are_measured(run: Run) -> None:
     raw, _, _ = run
     planning = raw["planning"]

@@ -69,8 +69,24 @@ async def test_a_request_can_carry_its_own_timing_when_overrides_are_on() -> Non
         body["messages"] = [{"role": "user", "content": "plain"}]
         answer = (await client.post("/v1/chat/completions", json=body)).json()
         assert len(read_stamps(answer["choices"][0]["message"]["content"])) == 1
-        assert (await client.get("/_scripted/calls")).json() == {"count": 1}
+        assert (await client.get("/_scripted/calls")).json() == {"count": 1, "by_model": {"m": 1}}
         assert model.calls == []
+
+
+async def test_the_control_endpoint_scripts_and_counts_each_model_apart() -> None:
+    model = ScriptedModel(record_calls=False)
+    transport = httpx.ASGITransport(app=create_scripted_app(model, control=True))
+    async with httpx.AsyncClient(transport=transport, base_url="http://scripted") as client:
+        script = {"tokens": ["answer"], "models": {"planner": {"tokens": ['{"tasks": []}']}}}
+        await client.put("/_scripted/script", json=script)
+        said = {}
+        for name in ("planner", "expert", "expert"):
+            body = {"model": name, "messages": [{"role": "user", "content": "q"}]}
+            answer = (await client.post("/v1/chat/completions", json=body)).json()
+            said[name] = answer["choices"][0]["message"]["content"]
+        assert said == {"planner": '{"tasks": []}', "expert": "answer"}
+        calls = (await client.get("/_scripted/calls")).json()
+        assert calls == {"count": 3, "by_model": {"planner": 1, "expert": 2}}
 
 
 def test_a_judge_prompt_takes_the_judges_timing_not_a_tasks() -> None:
