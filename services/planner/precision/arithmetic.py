@@ -24,38 +24,45 @@ _HAS_OPERATION = re.compile(r"\d\s*\)*\s*[-+*/%^]|[a-z]\s*\(", re.IGNORECASE)
 N = rf"({NUMBER})"
 P = r"\s*(?:%|percent|per\s*cent)"
 # Worded operators, most specific first; each becomes the operator calculate reads.
+# Compiled once: every planned question with a digit in it goes through them.
 _OPERATORS = [
-    (r"\bthe\s+square\s+root\s+of\s+" + N, r"sqrt(\1)"),
-    (r"\bsquare\s+root\s+of\s+" + N, r"sqrt(\1)"),
-    (r"\bthe\s+cube\s+root\s+of\s+" + N, r"(\1)**(1/3)"),
-    (N + r"\s+squared\b", r"(\1)**2"),
-    (N + r"\s+cubed\b", r"(\1)**3"),
-    (r"\bthe\s+sum\s+of\s+" + N + r"\s+and\s+" + N, r"\1 + \2"),
-    (r"\bthe\s+product\s+of\s+" + N + r"\s+and\s+" + N, r"\1 * \2"),
-    (r"\bthe\s+difference\s+between\s+" + N + r"\s+and\s+" + N, r"\1 - \2"),
-    (r"\badd\s+" + N + r"\s+(?:and|to)\s+" + N, r"\1 + \2"),
-    (r"\bsubtract\s+" + N + r"\s+from\s+" + N, r"\2 - \1"),
-    (r"\bmultiply\s+" + N + r"\s+(?:by|and|with)\s+" + N, r"\1 * \2"),
-    (r"\bdivide\s+" + N + r"\s+by\s+" + N, r"\1 / \2"),
-    (r"\b(?:multiplied\s+by|times)\b", "*"),
-    (r"(?<=\d)\s*[x\u00d7]\s*(?=\d)", " * "),  # x and the multiplication sign
-    (r"\bdivided\s+by\b|\u00f7", "/"),  # and the division sign
-    (r"\bplus\b", "+"),
-    (r"\bminus\b", "-"),
-    (r"\b(?:to\s+the\s+power\s+of|raised\s+to(?:\s+the\s+power\s+of)?)\b", "**"),
-    (r"\bmod(?:ulo)?\b", "%"),
+    (re.compile(pattern, re.IGNORECASE), replacement)
+    for pattern, replacement in [
+        (r"\bthe\s+square\s+root\s+of\s+" + N, r"sqrt(\1)"),
+        (r"\bsquare\s+root\s+of\s+" + N, r"sqrt(\1)"),
+        (r"\bthe\s+cube\s+root\s+of\s+" + N, r"(\1)**(1/3)"),
+        (N + r"\s+squared\b", r"(\1)**2"),
+        (N + r"\s+cubed\b", r"(\1)**3"),
+        (r"\bthe\s+sum\s+of\s+" + N + r"\s+and\s+" + N, r"\1 + \2"),
+        (r"\bthe\s+product\s+of\s+" + N + r"\s+and\s+" + N, r"\1 * \2"),
+        (r"\bthe\s+difference\s+between\s+" + N + r"\s+and\s+" + N, r"\1 - \2"),
+        (r"\badd\s+" + N + r"\s+(?:and|to)\s+" + N, r"\1 + \2"),
+        (r"\bsubtract\s+" + N + r"\s+from\s+" + N, r"\2 - \1"),
+        (r"\bmultiply\s+" + N + r"\s+(?:by|and|with)\s+" + N, r"\1 * \2"),
+        (r"\bdivide\s+" + N + r"\s+by\s+" + N, r"\1 / \2"),
+        (r"\b(?:multiplied\s+by|times)\b", "*"),
+        (r"(?<=\d)\s*[x\u00d7]\s*(?=\d)", " * "),  # x and the multiplication sign
+        (r"\bdivided\s+by\b|\u00f7", "/"),  # and the division sign
+        (r"\bplus\b", "+"),
+        (r"\bminus\b", "-"),
+        (r"\b(?:to\s+the\s+power\s+of|raised\s+to(?:\s+the\s+power\s+of)?)\b", "**"),
+        (r"\bmod(?:ulo)?\b", "%"),
+    ]
 ]
 # Percentages, as whole questions (after the lead words are cut).
 _PERCENTAGES = [
-    (rf"^{N}{P}\s+of\s+{N}$", r"\1 / 100 * \2"),
-    (rf"^(?:what|which)\s+percent(?:age)?\s+(?:of\s+{N}\s+is\s+{N})$", r"\2 / \1 * 100"),
-    (rf"^{N}\s+is\s+what\s+percent(?:age)?\s+of\s+{N}$", r"\1 / \2 * 100"),
-    (rf"^what\s+percent(?:age)?\s+is\s+{N}\s+of\s+{N}$", r"\1 / \2 * 100"),
-    (rf"^(?:increase|raise)\s+{N}\s+by\s+{N}{P}$", r"\1 * (1 + \2 / 100)"),
-    (rf"^(?:decrease|reduce|lower)\s+{N}\s+by\s+{N}{P}$", r"\1 * (1 - \2 / 100)"),
-    (rf"^{N}\s+(?:plus|\+)\s+{N}{P}$", r"\1 * (1 + \2 / 100)"),
-    (rf"^{N}\s+(?:minus|-)\s+{N}{P}$", r"\1 * (1 - \2 / 100)"),
-    (rf"^{N}{P}\s+off\s+{N}$", r"\2 * (1 - \1 / 100)"),
+    (re.compile(pattern, re.IGNORECASE), template)
+    for pattern, template in [
+        (rf"^{N}{P}\s+of\s+{N}$", r"\1 / 100 * \2"),
+        (rf"^(?:what|which)\s+percent(?:age)?\s+(?:of\s+{N}\s+is\s+{N})$", r"\2 / \1 * 100"),
+        (rf"^{N}\s+is\s+what\s+percent(?:age)?\s+of\s+{N}$", r"\1 / \2 * 100"),
+        (rf"^what\s+percent(?:age)?\s+is\s+{N}\s+of\s+{N}$", r"\1 / \2 * 100"),
+        (rf"^(?:increase|raise)\s+{N}\s+by\s+{N}{P}$", r"\1 * (1 + \2 / 100)"),
+        (rf"^(?:decrease|reduce|lower)\s+{N}\s+by\s+{N}{P}$", r"\1 * (1 - \2 / 100)"),
+        (rf"^{N}\s+(?:plus|\+)\s+{N}{P}$", r"\1 * (1 + \2 / 100)"),
+        (rf"^{N}\s+(?:minus|-)\s+{N}{P}$", r"\1 * (1 - \2 / 100)"),
+        (rf"^{N}{P}\s+off\s+{N}$", r"\2 * (1 - \1 / 100)"),
+    ]
 ]
 
 
@@ -75,7 +82,7 @@ def _unthousand(text: str) -> str:
 
 def _percentage(text: str) -> str | None:
     for pattern, template in _PERCENTAGES:
-        found = re.match(pattern, text, re.IGNORECASE)
+        found = pattern.match(text)
         if found:
             return _unthousand(found.expand(template))
     return None
@@ -89,7 +96,7 @@ def worded_expression(question: str) -> str | None:
     if percentage is not None:
         return percentage
     for pattern, replacement in _OPERATORS:
-        text = re.sub(pattern, replacement, text, flags=re.IGNORECASE)
+        text = pattern.sub(replacement, text)
     return arithmetic_expression(_unthousand(text))
 
 

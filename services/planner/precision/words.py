@@ -41,6 +41,7 @@ _QUOTED = re.compile(
     r"""["'\u201c\u2018`](?P<text>.+?)["'\u201d\u2019`](?=\s|[?.!,:;]|$)""", re.DOTALL
 )
 _TAIL = re.compile(r"[\s?.!]+$")
+_PLEASE = re.compile(r"[\s,]+please$", re.IGNORECASE)
 _LEAD = re.compile(
     r"^\s*(?:(?:hey|hi|ok|okay)[,!]?\s+)?(?:please\s+|(?:can|could|would)\s+you\s+(?:please\s+)?)?",
     re.IGNORECASE,
@@ -79,10 +80,12 @@ def to_number(text: str) -> int | float:
     return int(value) if re.fullmatch(r"[-+]?\d+", cleaned) else value
 
 
+@lru_cache(maxsize=1024)
 def clean(question: str) -> str:
-    """The question without politeness around it and closing punctuation."""
+    """The question without politeness around it and closing punctuation (cached: most
+    grammars ask)."""
     text = _LEAD.sub("", question.strip())
-    text = re.sub(r"[\s,]+please$", "", _TAIL.sub("", text), flags=re.IGNORECASE)
+    text = _PLEASE.sub("", _TAIL.sub("", text))
     return _TAIL.sub("", text).strip()
 
 

@@ -69,6 +69,8 @@ _OFFSET_PARTS = re.compile(
 def without_accents(text: str) -> str:
     """`text` with accents taken off letters ("São Paulo" -> "Sao Paulo"), as zone names
     are spelled in tzdata."""
+    if text.isascii():  # most questions: nothing to take off
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

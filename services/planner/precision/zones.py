@@ -81,6 +81,8 @@ def _skeleton(text: str, spans: list[tuple[int, int, str]]) -> str:
 
 
 def recognise(question: str) -> ToolCall | None:
+    if TIME.search(digits_for_words(question)) is None:  # most questions: no clock time
+        return None
     text = without_accents(clean(digits_for_words(question)))
     text = re.sub(r"(\d{4}-\d{1,2}-\d{1,2})T(?=\d)", r"\1 ", text)  # ISO date-times
     times = list(TIME.finditer(text))
