@@ -179,7 +179,8 @@ def _attach_tool_switches(router: KafkaRouter, catalog: ToolCatalog) -> None:
 def make_embedder(settings: PlannerSettings) -> LocalEmbedder | RemoteEmbedder:
     if settings.embeddings_url:
         return RemoteEmbedder(settings.embeddings_url, settings.embeddings_model)
-    return LocalEmbedder()  # the model loads at start-up, and only if it is used
+    # The model loads at start-up, and only if it is used.
+    return LocalEmbedder(threads=settings.embedding_threads)
 
 
 async def warm_up() -> None:

