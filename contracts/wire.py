@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from pydantic import AliasChoices, Field
 
+from contracts.current_message import CurrentMessageMiddleware
 from contracts.events import DeadLetter, Event, new_id
 from contracts.topics import DLQ
 from contracts.tracing import tracing_middleware
@@ -213,5 +214,9 @@ def make_broker(kafka_url: str, service: str) -> KafkaBroker:
         enable_idempotence=True,
         # Per-message logs at DEBUG: at INFO every streamed token would log twice.
         log_level=logging.DEBUG,
-        middlewares=[tracing_middleware(service), dead_letter_middleware(service)],
+        middlewares=[
+            CurrentMessageMiddleware,
+            tracing_middleware(service),
+            dead_letter_middleware(service),
+        ],
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 from aiokafka.structs import ConsumerRecord
-from faststream import Context, FastStream
+from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
-from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 
 from contracts import CanaryPing, FeedbackGiven, ReplyChunk, TaskAssigned, TaskResult, new_id
 from contracts.canary import answer_canary
+from contracts.current_message import current_message
 from contracts.events import TaskInput
 from contracts.liveness import Heartbeat
 from contracts.topics import FEEDBACK, REPLIES, RESULTS, task_topic
@@ -89,9 +89,9 @@ def create_router(
             ack_policy=AckPolicy.ACK_FIRST,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
-        async def on_feedback(feedback: FeedbackGiven, message: KafkaMessage = Context()) -> None:
+        async def on_feedback(feedback: FeedbackGiven) -> None:
             scores.apply(feedback)
-            record = message.raw_message
+            record = current_message().raw_message
             if isinstance(record, ConsumerRecord):  # not a batch: this subscriber's kind
                 replay.seen(record.topic, record.partition, record.offset)
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from faststream import Context
 from faststream.kafka import KafkaBroker, KafkaRouter
-from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import Field
 
 from contracts import AnswerCommitted, CanaryPing, FeedbackGiven
 from contracts.canary import answer_canary
+from contracts.current_message import current_message
 from contracts.events import TaskInput
 from contracts.topics import ANSWERS, FEEDBACK, RESULTS, task_topic
 from contracts.wire import FETCH_MAX_WAIT_MS, publish_event
@@ -59,7 +58,8 @@ def create_router(
         ack_policy=AckPolicy.MANUAL,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
-    async def on_learning(event: LearningInput, message: KafkaMessage = Context()) -> None:
+    async def on_learning(event: LearningInput) -> None:
+        message = current_message()
         try:
             if isinstance(event, FeedbackGiven):
                 await knowledge.feedback(event)

@@ -10,9 +10,8 @@ from typing import Annotated
 
 import structlog
 from aiokafka.structs import ConsumerRecord
-from faststream import Context, FastStream
+from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
-from faststream.kafka.message import KafkaMessage
 from faststream.middlewares import AckPolicy
 from pydantic import Field, TypeAdapter
 
@@ -24,6 +23,7 @@ from contracts import (
     RequestReceived,
 )
 from contracts.canary import answer_canary
+from contracts.current_message import current_message
 from contracts.events import ReplyEvent, ToolSwitched
 from contracts.inference import find_server
 from contracts.liveness import Heartbeat
@@ -95,15 +95,13 @@ def create_router(
             ack_policy=AckPolicy.ACK_FIRST,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
-        async def on_answer_or_feedback(
-            event: CacheInput, message: KafkaMessage = Context()
-        ) -> None:
+        async def on_answer_or_feedback(event: CacheInput) -> None:
             if isinstance(event, AnswerCommitted):
                 planner.cache.remember(event)
                 planner.in_flight.answered(event.request_id)
             else:
                 planner.cache.apply(event)
-            record = message.raw_message
+            record = current_message().raw_message
             if isinstance(record, ConsumerRecord):  # not a batch: this subscriber's kind
                 rebuild.seen(record.topic, record.partition, record.offset)
 
@@ -116,8 +114,8 @@ def create_router(
             ack_policy=AckPolicy.ACK_FIRST,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
-        async def on_reply(message: KafkaMessage = Context()) -> None:
-            record = message.raw_message
+        async def on_reply() -> None:  # the body is decoded only for a leader's replies
+            record = current_message().raw_message
             if not isinstance(record, ConsumerRecord) or record.key is None:
                 return
             leader = planner.in_flight.streaming(record.key.decode(errors="replace"))
