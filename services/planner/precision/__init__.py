@@ -25,7 +25,7 @@ from services.planner.precision import (
     zones,
 )
 from services.planner.precision.arithmetic import arithmetic_expression
-from services.planner.precision.call import ToolCall
+from services.planner.precision.call import ToolCall, first_call
 from services.planner.precision.words import NUMBER_WORDS
 
 __all__ = ["PreciseQuestion", "ToolCall", "arithmetic_expression", "recognise", "split"]
@@ -70,11 +70,7 @@ def recognise(question: str) -> ToolCall | None:
 def _recognised(question: str, today: date) -> ToolCall | None:
     if len(question) > MAX_LENGTH or not _CANDIDATE.search(question):
         return None
-    for grammar in GRAMMARS:
-        call = grammar(question)
-        if call is not None:
-            return call
-    return None
+    return first_call(GRAMMARS, question)
 
 
 @dataclass(frozen=True)

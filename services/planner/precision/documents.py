@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from services.planner.precision.call import ToolCall
+from services.planner.precision.call import ToolCall, first_call
 from services.planner.precision.words import clean, only_filler, vocabulary
 
 _FORMATS = {"json": "json", "yaml": "yaml", "yml": "yaml", "xml": "xml", "csv": "csv", "tsv": "csv"}
@@ -120,8 +120,4 @@ GRAMMARS: tuple[Callable[[str], ToolCall | None], ...] = (_against_schema, _intr
 def recognise(question: str) -> ToolCall | None:
     if _FORMAT.search(question) is None and "schema" not in question.lower():
         return None
-    for grammar in GRAMMARS:
-        call = grammar(question)
-        if call is not None:
-            return call
-    return None
+    return first_call(GRAMMARS, question)

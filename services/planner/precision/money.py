@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from services.planner.precision.call import ToolCall
+from services.planner.precision.call import ToolCall, first_call
 from services.planner.precision.words import (
     COMMON_FILLER,
     NUMBER,
@@ -300,8 +300,4 @@ def recognise(question: str) -> ToolCall | None:
     # Every money question has a rate, or amounts marked as money.
     if _MARKED.search(question) is None and not re.search(r"%|percent", question, re.I):
         return None
-    for grammar in GRAMMARS:
-        call = grammar(question)
-        if call is not None:
-            return call
-    return None
+    return first_call(GRAMMARS, question)
