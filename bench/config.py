@@ -91,6 +91,12 @@ class BenchConfig(BaseModel):
         default=40, ge=1, description="Exact repeats and paraphrases, each, interleaved."
     )
     planned_requests: int = Field(default=30, ge=1, description="Questions the LLM planner plans.")
+    paths_warm_up_requests: int = Field(
+        default=300,
+        ge=0,
+        description="Tool-path questions through every hop of the planner paths' fresh "
+        "stack before it is timed (the main stack is warm from its earlier phases).",
+    )
     planner_model_ms: float = Field(
         default=40.0, ge=0, description="The planner model's time to its whole JSON plan."
     )
@@ -130,5 +136,6 @@ class BenchConfig(BaseModel):
             "planner_paths": False,
             "semantic_requests": 3,
             "planned_requests": 3,
+            "paths_warm_up_requests": 3,
         }
         return cls(**(fields | overrides))
