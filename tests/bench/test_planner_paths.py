@@ -5,6 +5,7 @@ the vague questions are left to the LLM planner, and the figures reach the targe
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,3 +89,20 @@ async def test_quick_mode_skips_the_section_and_says_so() -> None:
     assert not paths.measured and paths.reason is not None and "--quick" in paths.reason
     targets = planner_paths_targets(paths)
     assert all(target.met is None and target.note == paths.reason for target in targets)
+
+
+async def test_the_section_measures_both_paths_on_a_real_stack(tmp_path: Path) -> None:
+    """Its own broker, services and scripted model, a few requests of each kind: the
+    cache rows reach no model, each planned question the planner model and the expert
+    once, and both targets get a verdict."""
+    config = BenchConfig.quick_mode().model_copy(
+        update={"planner_paths": True, "log_dir": tmp_path, "paths_warm_up_requests": 3}
+    )
+    paths = await measure_planner_paths(config)
+    assert paths.measured, paths.reason
+    assert paths.semantic_errors == 0 and paths.semantic_model_calls == 0, paths.last_error
+    assert paths.planned_errors == 0, paths.last_error
+    assert paths.planner_model_calls == paths.expert_model_calls == config.planned_requests
+    assert paths.semantic_hit is not None and paths.semantic_hit.measured.n == 3
+    assert paths.planned_ttft is not None and paths.planned_ttft.baseline.n == 3
+    assert all(target.met is not None for target in planner_paths_targets(paths))
