@@ -39,6 +39,7 @@ from services.planner.llm_planner import RULES
 
 log = structlog.get_logger("bench")
 SEMANTIC_WAIT_S = 30.0
+TOOL_ROUTE_WAIT_S = 30.0  # the planner learns the tool catalog by polling the tools service
 SEMANTIC_POLL_S = 0.2
 
 
@@ -231,7 +232,7 @@ async def warm_up(client: httpx.AsyncClient, ps: PlannerStack, requests: int) ->
     fresh broker's JVM compiles its produce and fetch paths over the first few hundred
     requests: measured on this machine, the calculate path took ~40 ms p50 on a fresh
     stack and ~23 ms after 450 requests; the main stack is timed warm."""
-    await wait_for_tool_route(client, ps.gateway, SEMANTIC_WAIT_S)
+    await wait_for_tool_route(client, ps.gateway, TOOL_ROUTE_WAIT_S)
     for _ in range(requests):
         expression, _ = next_expression()
         await timed_chat(client, ps.gateway, f"What is {expression}?")

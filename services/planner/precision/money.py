@@ -132,6 +132,20 @@ def _rate_and_term(question: _Question) -> tuple[str, int] | None:
     return format(yearly.normalize(), "f"), months
 
 
+def _periodic(
+    operation: str, amount: tuple[str, int], yearly: str, per_year: int, periods: int
+) -> ToolCall:
+    """An interest or loan call: the yearly rate divided per period."""
+    args = {
+        "operation": operation,
+        "amount": amount[0],
+        "rate": _per_period(yearly, per_year),
+        "periods": periods,
+        "scale": amount[1],
+    }
+    return ToolCall("decimal_finance", args, "finance")
+
+
 def _one_amount(question: _Question) -> tuple[str, int] | None:
     """The one amount left in the question, and its currency's decimals."""
     found = question.take(_AMOUNT)
@@ -178,8 +192,7 @@ def _interest(text: str) -> ToolCall | None:
     ):
         return None
     operation = "simple_interest" if simple else "compound_interest"
-    args = {"operation": operation, "amount": amount[0], "rate": _per_period(yearly, per_year)}
-    return ToolCall("decimal_finance", {**args, "periods": periods, "scale": amount[1]}, "finance")
+    return _periodic(operation, amount, yearly, per_year, periods)
 
 
 _PAYMENT = re.compile(
@@ -206,8 +219,7 @@ def _loan(text: str) -> ToolCall | None:
     if amount is None or periods is None or not question.only("pay payment payments repay"):
         return None
     operation = "amortization" if schedule else "annuity"
-    args = {"operation": operation, "amount": amount[0], "rate": _per_period(yearly, per_year)}
-    return ToolCall("decimal_finance", {**args, "periods": periods, "scale": amount[1]}, "finance")
+    return _periodic(operation, amount, yearly, per_year, periods)
 
 
 _VAT_RATE = re.compile(

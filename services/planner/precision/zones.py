@@ -81,9 +81,10 @@ def _skeleton(text: str, spans: list[tuple[int, int, str]]) -> str:
 
 
 def recognise(question: str) -> ToolCall | None:
-    if TIME.search(digits_for_words(question)) is None:  # most questions: no clock time
+    text = digits_for_words(question)
+    if TIME.search(text) is None:  # most questions: no clock time
         return None
-    text = without_accents(clean(digits_for_words(question)))
+    text = without_accents(clean(text))
     text = re.sub(r"(\d{4}-\d{1,2}-\d{1,2})T(?=\d)", r"\1 ", text)  # ISO date-times
     times = list(TIME.finditer(text))
     dates = list(re.finditer(DATE, text, re.IGNORECASE))
