@@ -68,6 +68,9 @@ def _pieces(chunk: dict[str, Any]) -> list[Piece]:
     return found
 
 
+KEEP_ALIVE = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+
+
 class ModelClient:
     """One keep-alive HTTP client per inference server, shared by every call to it."""
 
@@ -78,8 +81,10 @@ class ModelClient:
             headers={"Authorization": f"Bearer {server.token}"},
             timeout=server.timeout,
             # One retry covers a connection the server dropped; more would only delay
-            # the error the client is waiting for.
-            transport=httpx.AsyncHTTPTransport(retries=1),
+            # the error the client is waiting for. Every open connection is kept alive:
+            # with httpx's default of 20, an expert answering 32 tasks at once closed
+            # and reopened a dozen connections per round (~5 % of its CPU).
+            transport=httpx.AsyncHTTPTransport(retries=1, limits=KEEP_ALIVE),
         )
 
     async def stream(

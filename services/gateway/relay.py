@@ -33,9 +33,10 @@ async def stream_events(
     (when asked), [DONE]. An error mid-stream becomes an error event, then [DONE].
 
     Every token is its own SSE event, written as it arrives. Events that exist at the
-    same instant share one write: the role chunk goes with the first reply event, and
-    the finish, usage and [DONE] events with each other (a socket write is a syscall,
-    the gateway's largest cost)."""
+    same instant share one write: the role chunk goes with the first reply event, the
+    tokens that arrived together (under load, one fetch often brings several) with each
+    other, and the finish, usage and [DONE] events with each other (a socket write is a
+    syscall, the gateway's largest cost)."""
     pending = sse(chunk(response_id, model, {"role": "assistant", "content": ""}))
     event = first
     while True:
@@ -54,6 +55,10 @@ async def stream_events(
         else:
             yield pending + sse(error_body(event.status, event.message, event.code, None)) + DONE
             return
+        ready = stream.ready()
+        if ready is not None:  # arrived meanwhile: its event shares the write
+            event = ready
+            continue
         if pending:
             yield pending
             pending = b""

@@ -34,6 +34,10 @@ class ReplyStream:
             self._next_seq = event.seq + 1
         self._queue.put_nowait(event)
 
+    def ready(self) -> ReplyEvent | None:
+        """The next event if it has arrived already, else None (without waiting)."""
+        return None if self._queue.empty() else self._queue.get_nowait()
+
     async def next(self) -> ReplyEvent:
         if not self._queue.empty():  # under load the next token is often there already
             return self._queue.get_nowait()

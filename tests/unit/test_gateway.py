@@ -242,19 +242,22 @@ async def test_saturated_gateway_answers_429_with_retry_after(gateway) -> None: 
     assert (await waiting).status_code == 504
 
 
-async def test_each_token_is_written_alone_and_framing_rides_with_its_neighbours() -> None:
+async def test_events_that_arrived_together_share_a_write_each_its_own_sse_event() -> None:
     stream = ReplyStream("r", deadline=time.monotonic() + 5)
-    for event in (
-        ReplyChunk(request_id="r", seq=1, delta=" world"),
-        ReplyDone(request_id="r", seq=2, usage=Usage(prompt_tokens=1, completion_tokens=2)),
-    ):
-        stream.put(event)
+    stream.put(ReplyChunk(request_id="r", seq=1, delta=" world"))  # queued with the first
     first = ReplyChunk(request_id="r", seq=0, delta="Hello")
-    writes = [w async for w in stream_events(stream, first, "chatcmpl-r", "m", True)]
-    events = [[e for e in w.split(b"\n\n") if e] for w in writes]
-    # role + first token; the second token alone; finish + usage + [DONE].
-    assert [len(w) for w in events] == [2, 1, 3]
+    writes = stream_events(stream, first, "chatcmpl-r", "m", True)
+    together = await anext(writes)
+    stream.put(ReplyChunk(request_id="r", seq=2, delta="!"))  # arrives after that write
+    alone = await anext(writes)
+    stream.put(ReplyDone(request_id="r", seq=3, usage=Usage(prompt_tokens=1, completion_tokens=3)))
+    last = await anext(writes)
+    with pytest.raises(StopAsyncIteration):
+        await anext(writes)
+    events = [[e for e in w.split(b"\n\n") if e] for w in (together, alone, last)]
+    # role + the two tokens that were there; the later token alone; finish + usage + [DONE].
+    assert [len(w) for w in events] == [3, 1, 3]
     assert b'"role":"assistant"' in events[0][0] and b'"content":"Hello"' in events[0][1]
-    assert b'"content":" world"' in events[1][0]
+    assert b'"content":" world"' in events[0][2] and b'"content":"!"' in events[1][0]
     assert b'"finish_reason":"stop"' in events[2][0] and b'"usage"' in events[2][1]
     assert events[2][2] == b"data: [DONE]"
