@@ -41,6 +41,13 @@ class BenchConfig(BaseModel):
     quick: bool = False
     latency_requests: int = Field(default=120, ge=1, description="Per path, sequential.")
     warmup_requests: int = Field(default=8, ge=1)
+    warm_up_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Per path (direct, ours, LiteLLM), at concurrency 8, before anything is "
+        "timed: a fresh broker's JVM compiles its produce and fetch paths over the first "
+        "few hundred requests, and a stack is used warm.",
+    )
     latency_model: ModelTiming = ModelTiming(tokens=16, first_token_delay_ms=20, token_gap_ms=5)
     cache_requests: int = Field(default=60, ge=1)
     tool_requests: int = Field(default=60, ge=1)
@@ -117,6 +124,7 @@ class BenchConfig(BaseModel):
             "quick": True,
             "latency_requests": 5,
             "warmup_requests": 2,
+            "warm_up_seconds": 0.5,
             "cache_requests": 3,
             "tool_requests": 3,
             "pipeline_requests": 2,

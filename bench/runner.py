@@ -19,7 +19,7 @@ from bench.client import Endpoint, new_client
 from bench.config import BenchConfig
 from bench.floor import round_trips
 from bench.graph_context import GraphSize, measure_graph_context, report_rows
-from bench.latency import PathSamples, measure_paths
+from bench.latency import PathSamples, measure_paths, question
 from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_escalation, measure_pipeline
 from bench.planner_paths import measure_planner_paths
@@ -51,6 +51,7 @@ log = structlog.get_logger("bench")
 GATEWAY_MODEL = "moe-orchestrator"
 CLIENT = "bench-client"
 IDLE_SETTLE_S = 2.0
+WARM_UP_CONCURRENCY = 8
 
 
 @dataclass
@@ -90,6 +91,23 @@ def endpoints(procs: Processes) -> list[Endpoint]:
     if procs.litellm is not None and procs.litellm.url:
         found.append(Endpoint("litellm", procs.litellm.url, litellm_proxy.MODEL_NAME))
     return found
+
+
+async def warm_up(config: BenchConfig, procs: Processes) -> None:
+    """Every path under load for a few seconds, untimed, so that the stack is
+    timed as it runs most of its life, warm (the broker's JIT done, pools open)."""
+    if config.warm_up_seconds <= 0:
+        return
+    await procs.set_script(config.throughput_model)
+    for endpoint in endpoints(procs):
+        log.info("phase", name="warm-up", path=endpoint.name, seconds=config.warm_up_seconds)
+        await closed_loop(
+            endpoint, WARM_UP_CONCURRENCY, config.warm_up_seconds, ask=warm_up_question
+        )
+
+
+def warm_up_question(number: int) -> str:
+    return question(number, "warm-up")  # asked by no timed phase: no cache hit there
 
 
 async def measure_latency(config: BenchConfig, procs: Processes, out: Measured) -> None:
@@ -200,6 +218,7 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
         sampler.start()
         idle: dict[str, float] = {}
         try:
+            await warm_up(config, procs)
             log.info("phase", name="broker floor", messages=config.floor_messages)
             out.floor = await round_trips(procs.bootstrap, config.floor_messages)
             for variant in hop.VARIANTS:
