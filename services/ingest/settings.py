@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.events import new_id
@@ -69,7 +69,13 @@ class IngestSettings(BaseSettings):
     second_hop_fanout: int = Field(default=4, ge=1, description="Relations per neighbour.")
 
     # Learning from answers (moe.answers) with the judge model.
-    extraction: bool = Field(default=True, description="Off: answers are not mined.")
+    extraction: bool | None = Field(
+        default=None,
+        description="Learn triples from committed answers (off: answers are not mined). "
+        "Unset: on, unless the extraction model is the local stack's 135M SmolLM2, which "
+        "cannot extract triples reliably and would take the model server's time from the "
+        "users' answers (under a steady trickle its backlog grew without end).",
+    )
     inference_servers: list[InferenceServer] = inference_servers_setting()
     extraction_model: str = Field(
         default=LOCAL_MODEL,
@@ -98,3 +104,9 @@ class IngestSettings(BaseSettings):
         "the event is handed back to the consumer (read again; never lost).",
     )
     search_max_limit: int = Field(default=50, ge=1, description="Largest /graph/search limit.")
+
+    @model_validator(mode="after")
+    def _extraction_unless_the_local_model_extracts(self) -> IngestSettings:
+        if self.extraction is None:
+            self.extraction = self.extraction_model != LOCAL_MODEL
+        return self

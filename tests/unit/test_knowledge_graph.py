@@ -35,7 +35,7 @@ from services.ingest.extraction import MAX_TRIPLES, ExtractionError, parse
 from services.ingest.graph import batches, message_bytes, quote_free
 from services.ingest.learning import effect, stars
 from services.ingest.ontology import RELATION_TYPES, Ontology, load_ontology
-from services.ingest.settings import ONTOLOGY_FILE
+from services.ingest.settings import ONTOLOGY_FILE, IngestSettings
 from services.ingest.terms import TermIndex
 from services.merger.merge import merge, needs_synthesis
 from services.merger.prompts import judge_messages
@@ -306,3 +306,23 @@ async def test_the_gateways_graph_routes_without_a_graph_service() -> None:
     assert response.status_code == 503 and response.json()["error"]["code"] == "graph_unavailable"
     await unconfigured.aclose()
     await unreachable.aclose()
+
+
+@pytest.mark.parametrize(
+    ("env", "extracting"),
+    [
+        ({}, False),  # the local stack's SmolLM2 judges: too small, and users need it
+        ({"INGEST_EXTRACTION": "true"}, True),
+        ({"JUDGE_MODEL": "qwen2.5-32b-instruct"}, True),
+        ({"INGEST_EXTRACTION_MODEL": "qwen2.5-7b-instruct"}, True),
+        ({"JUDGE_MODEL": "qwen2.5-32b-instruct", "INGEST_EXTRACTION": "false"}, False),
+    ],
+)
+def test_answers_are_mined_unless_the_local_model_would_mine_them(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], extracting: bool
+) -> None:
+    for name in ("JUDGE_MODEL", "INGEST_EXTRACTION_MODEL", "INGEST_EXTRACTION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert IngestSettings().extraction is extracting
