@@ -36,6 +36,7 @@ def panels(out: Measured) -> dict[str, Samples]:
             "critical path direct (tier 1, then tier 2)": out.escalation_critical,
         },
         "broker floor and one echo (2 hops)": {"floor, 1 hop": out.floor, **out.hops},
+        **out.planner_paths,
     }
 
 

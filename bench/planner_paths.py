@@ -238,7 +238,14 @@ async def warm_up(client: httpx.AsyncClient, ps: PlannerStack, requests: int) ->
         await timed_chat(client, ps.gateway, f"What is {expression}?")
 
 
-async def measure_planner_paths(config: BenchConfig) -> PlannerPaths:
+ChartPanels = dict[str, dict[str, list[float]]]
+"""Panel title -> series name -> samples in seconds (bench.chart draws them)."""
+
+
+async def measure_planner_paths(
+    config: BenchConfig, chart: ChartPanels | None = None
+) -> PlannerPaths:
+    """The section's report; with `chart`, its two rows' samples are added there."""
     if not config.planner_paths:
         skipped = (
             "--no-planner-paths" if not config.quick else "not in --quick mode (--planner-paths)"
@@ -256,6 +263,15 @@ async def measure_planner_paths(config: BenchConfig) -> PlannerPaths:
     except (StackError, TimeoutError) as exc:  # the main stack's figures are still worth a report
         log.warning("planner_paths_failed", error=f"{type(exc).__name__}: {exc}")
         return PlannerPaths(measured=False, reason=f"failed: {type(exc).__name__}: {exc}"[:300])
+    if chart is not None:
+        chart["semantic cache hit (its own stack)"] = {
+            "paraphrase": semantic.measured,
+            "exact repeat": semantic.baseline,
+        }
+        chart["LLM planner: time to first token"] = {
+            "through the pipeline": planned.measured,
+            "planner model, then expert, direct": planned.baseline,
+        }
     return report(config, semantic, planned, stages)
 
 

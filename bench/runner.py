@@ -22,7 +22,7 @@ from bench.graph_context import GraphSize, measure_graph_context, report_rows
 from bench.latency import PathSamples, measure_paths, question
 from bench.memory import ProcessUsage, UsageSampler, idle_cpu
 from bench.pipeline import measure_escalation, measure_pipeline
-from bench.planner_paths import measure_planner_paths
+from bench.planner_paths import ChartPanels, measure_planner_paths
 from bench.planning import (
     measure_coalescing,
     measure_precision_path,
@@ -81,6 +81,7 @@ class Measured:
     precision: PathSamples = field(default_factory=PathSamples)
     coalesced: tuple[int, int] = (0, 0)
     router: list[float] = field(default_factory=list)
+    planner_paths: ChartPanels = field(default_factory=dict)
 
 
 def endpoints(procs: Processes) -> list[Endpoint]:
@@ -253,7 +254,7 @@ async def run(config: BenchConfig) -> tuple[BenchReport, Measured]:
         )
     # After the main stack, in stacks of their own: the semantic cache and the LLM
     # planner are off there; a real model takes the cores.
-    planner_paths = await measure_planner_paths(config)
+    planner_paths = await measure_planner_paths(config, out.planner_paths)
     real = await measure_real_model(config)
     head, dirty = await commit()
     meta = Meta(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.config import BenchConfig
-from bench.planner_paths import Samples, measure_planner_paths, report
+from bench.planner_paths import ChartPanels, Samples, measure_planner_paths, report
 from bench.planner_questions import ANSWER, CACHED, PLAN, answer_tokens, paraphrases, vague
 from bench.planner_stack import EXPERT_MODEL, PLANNER_MODEL
 from bench.stamps import stamp
@@ -98,7 +98,8 @@ async def test_the_section_measures_both_paths_on_a_real_stack(tmp_path: Path) -
     config = BenchConfig.quick_mode().model_copy(
         update={"planner_paths": True, "log_dir": tmp_path, "paths_warm_up_requests": 3}
     )
-    paths = await measure_planner_paths(config)
+    chart: ChartPanels = {}
+    paths = await measure_planner_paths(config, chart)
     assert paths.measured, paths.reason
     assert paths.semantic_errors == 0 and paths.semantic_model_calls == 0, paths.last_error
     assert paths.planned_errors == 0, paths.last_error
@@ -106,3 +107,6 @@ async def test_the_section_measures_both_paths_on_a_real_stack(tmp_path: Path) -
     assert paths.semantic_hit is not None and paths.semantic_hit.measured.n == 3
     assert paths.planned_ttft is not None and paths.planned_ttft.baseline.n == 3
     assert all(target.met is not None for target in planner_paths_targets(paths))
+    # Both rows reach the chart: each series of each panel has its timed requests.
+    assert len(chart) == 2 and all(len(series) == 2 for series in chart.values())
+    assert all(len(s) == 3 for series in chart.values() for s in series.values()), chart
