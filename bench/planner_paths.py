@@ -41,6 +41,7 @@ log = structlog.get_logger("bench")
 SEMANTIC_WAIT_S = 30.0
 TOOL_ROUTE_WAIT_S = 30.0  # the planner learns the tool catalog by polling the tools service
 SEMANTIC_POLL_S = 0.2
+WARM_UP_CONCURRENCY = 8
 
 
 @dataclass
@@ -228,14 +229,19 @@ def report(
 
 
 async def warm_up(client: httpx.AsyncClient, ps: PlannerStack, requests: int) -> None:
-    """Arithmetic through every hop (gateway, planner, tools, merger), no model call. A
-    fresh broker's JVM compiles its produce and fetch paths over the first few hundred
-    requests: measured on this machine, the calculate path took ~40 ms p50 on a fresh
-    stack and ~23 ms after 450 requests; the main stack is timed warm."""
+    """Arithmetic through every hop (gateway, planner, tools, merger), no model call,
+    WARM_UP_CONCURRENCY at a time. A fresh broker's JVM compiles its produce and fetch
+    paths over its first few thousand requests (bench.config: warm_up_seconds); the
+    main stack is timed warm too."""
     await wait_for_tool_route(client, ps.gateway, TOOL_ROUTE_WAIT_S)
-    for _ in range(requests):
-        expression, _ = next_expression()
-        await timed_chat(client, ps.gateway, f"What is {expression}?")
+    left = iter(range(requests))
+
+    async def one_client() -> None:
+        for _ in left:
+            expression, _ = next_expression()
+            await timed_chat(client, ps.gateway, f"What is {expression}?")
+
+    await asyncio.gather(*(one_client() for _ in range(WARM_UP_CONCURRENCY)))
 
 
 ChartPanels = dict[str, dict[str, list[float]]]

@@ -1,14 +1,18 @@
 """The semantic cache: earlier answers found by meaning, in ChromaDB.
 
 A lookup embeds the question and asks Chroma for the nearest 3 entries of the same
-tenant and mode that no negative feedback flagged; the nearest closer than the hit
-threshold (cosine distance) is served. Entries are written by one consumer group of
-moe.answers (so several planners never write twice) and flagged on moe.feedback.
-Chroma's client is blocking, so every call runs in a worker thread."""
+tenant and mode; the nearest unflagged one closer than the hit threshold (cosine
+distance) is served. Each tenant and mode has a collection of its own: a query filtered
+by metadata (tenant, mode, flagged) took 2.2 ms against 0.7 ms unfiltered (300 entries,
+this project's machine), on the path of every question the cache sees. Entries are
+written by one consumer group of moe.answers (so several planners never write twice)
+and flagged on moe.feedback. Chroma's client is blocking, so every call runs in a worker
+thread."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +25,7 @@ from services.planner.embeddings import Embedder, Vectors
 
 log = structlog.get_logger()
 
-COLLECTION = "moe-answers"
+COLLECTION_PREFIX = "moe-answers-"
 NEAREST = 3
 MIN_ANSWER_CHARS = 150  # short answers are cheap to make again and often context-bound
 MAX_FLAGGED = 10_000
@@ -33,18 +37,30 @@ class SemanticHit:
     distance: float
 
 
-def open_collection(path: Path | None, host: str | None, port: int | None) -> Any:
+def open_client(path: Path | None, host: str | None, port: int | None) -> Any:
     """Chroma's server (`HttpClient`) when a host is set, else embedded at `path`."""
     import chromadb
     from chromadb.config import Settings
 
     settings = Settings(anonymized_telemetry=False)
     if host:
-        client = chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
-    else:
-        client = chromadb.PersistentClient(path=str(path), settings=settings)
+        return chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def collection_name(tenant: str, mode: str) -> str:
+    """A valid Chroma name whatever the tenant's name holds (it comes from the API keys)."""
+    digest = hashlib.sha256(f"{tenant}\0{mode}".encode()).hexdigest()[:32]
+    return f"{COLLECTION_PREFIX}{digest}"
+
+
+def tenant_collection(client: Any, tenant: str, mode: str) -> Any:
+    """The collection of one tenant's answers in one mode (made on first use)."""
     return client.get_or_create_collection(
-        COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        collection_name(tenant, mode),
+        metadata={"tenant": tenant, "mode": mode},
+        configuration={"hnsw": {"space": "cosine"}},
+        embedding_function=None,
     )
 
 
@@ -60,34 +76,45 @@ class SemanticCache:
         self._embedder = embedder
         self.threshold = threshold
         self._where = (path, host, port)
-        self._collection: Any = None
+        self._client: Any = None
+        self._collections: dict[str, Any] = {}
         # Feedback may be read before its answer (the writer catching up reads both
         # topics at its own pace), so flagged ids are remembered, bounded.
         self._flagged: OrderedDict[str, None] = OrderedDict()
 
     @property
     def ready(self) -> bool:
-        return self._collection is not None
+        return self._client is not None
 
     async def start(self) -> None:
-        self._collection = await asyncio.to_thread(open_collection, *self._where)
+        self._client = await asyncio.to_thread(open_client, *self._where)
+
+    def _collection(self, tenant: str, mode: str) -> Any:
+        """Blocking (run it in a thread): the handle is kept after its first use."""
+        name = collection_name(tenant, mode)
+        found = self._collections.get(name)
+        if found is None:
+            found = self._collections[name] = tenant_collection(self._client, tenant, mode)
+        return found
+
+    def _nearest(self, tenant: str, mode: str, vector: Vectors) -> Any:
+        return self._collection(tenant, mode).query(
+            query_embeddings=vector[None, :],
+            n_results=NEAREST,
+            include=["distances", "documents", "metadatas"],
+        )
 
     async def lookup(self, tenant: str, mode: str, vector: Vectors) -> SemanticHit | None:
         """The nearest unflagged answer of this tenant and mode within the threshold."""
-        where = {"$and": [{"tenant": tenant}, {"mode": mode}, {"flagged": False}]}
-        found = await asyncio.to_thread(
-            self._collection.query,
-            query_embeddings=vector[None, :],
-            n_results=NEAREST,
-            where=where,
-            include=["distances", "documents", "metadatas"],
-        )
+        found = await asyncio.to_thread(self._nearest, tenant, mode, vector)
         for distance, document, metadata in zip(
             found["distances"][0], found["documents"][0], found["metadatas"][0], strict=True
         ):
+            response_id = str(metadata["response_id"])
+            if metadata.get("flagged") or response_id in self._flagged:
+                continue  # a flagged neighbour is skipped, never served
             if distance < self.threshold and document:
-                answer = CachedAnswer(response_id=str(metadata["response_id"]), answer=document)
-                return SemanticHit(answer, float(distance))
+                return SemanticHit(CachedAnswer(response_id=response_id, answer=document), distance)
         return None
 
     async def store(self, committed: AnswerCommitted, mode: str, text: str) -> bool:
@@ -105,8 +132,9 @@ class SemanticCache:
             "response_id": committed.response_id,
             "question": text[:1000],
         }
+        collection = await asyncio.to_thread(self._collection, committed.tenant, mode)
         await asyncio.to_thread(
-            self._collection.upsert,
+            collection.upsert,
             ids=[committed.response_id],
             embeddings=vector[None, :],
             documents=[committed.answer],
@@ -121,9 +149,16 @@ class SemanticCache:
         self._flagged[feedback.response_id] = None
         while len(self._flagged) > MAX_FLAGGED:
             self._flagged.popitem(last=False)
-        known = await asyncio.to_thread(self._collection.get, ids=[feedback.response_id])
-        if known["ids"]:
-            await asyncio.to_thread(
-                self._collection.update, ids=[feedback.response_id], metadatas=[{"flagged": True}]
-            )
+        if await asyncio.to_thread(self._flag_stored, feedback.response_id):
             log.info("semantic_cache_flagged", response_id=feedback.response_id)
+
+    def _flag_stored(self, response_id: str) -> bool:
+        """Marks the entry flagged in whichever collection holds it (response ids are
+        unique; negative feedback is rare enough to look in each)."""
+        for collection in self._client.list_collections():
+            if not collection.name.startswith(COLLECTION_PREFIX):
+                continue
+            if collection.get(ids=[response_id])["ids"]:
+                collection.update(ids=[response_id], metadatas=[{"flagged": True}])
+                return True
+        return False

@@ -16,7 +16,7 @@ import pytest
 from bench.scripted_llm import Script, ScriptedModel
 from contracts import FeedbackGiven
 from contracts.topics import FEEDBACK, PLANS
-from services.planner.semantic_cache import open_collection
+from services.planner.semantic_cache import open_client, tenant_collection
 from tests.support.planner_stack import PlannerStack, planner_stack
 from tests.support.topics import first_event, publish_events
 
@@ -77,9 +77,14 @@ async def ask(client: openai.AsyncOpenAI, question: str, model: str = "moe-orche
     )
 
 
-async def stored(chroma_path: Path, response_id: str, flagged: bool = False) -> None:
-    """Until the semantic cache's writer has the answer (and, if asked, its flag)."""
-    collection = open_collection(chroma_path, None, None)
+def tenant_of(client: openai.AsyncOpenAI) -> str:
+    return client.api_key.replace("key-", "tenant-")  # as the stack's API keys map them
+
+
+async def stored(chroma_path: Path, tenant: str, response_id: str, flagged: bool = False) -> None:
+    """Until the semantic cache's writer has the answer (and, if asked, its flag) in the
+    tenant's collection of the default mode."""
+    collection = tenant_collection(open_client(chroma_path, None, None), tenant, "default")
     async with asyncio.timeout(20):
         while True:
             found = await asyncio.to_thread(collection.get, ids=[response_id])
@@ -94,7 +99,7 @@ async def answered_first(
     scripted.reset(Script(tokens=[LONG_ANSWER]))
     first = await ask(client, QUESTION)
     assert first.choices[0].message.content == LONG_ANSWER and len(scripted.calls) == 1
-    await stored(chroma_path, first.id)
+    await stored(chroma_path, tenant_of(client), first.id)
     return first
 
 
@@ -137,7 +142,7 @@ async def test_flagged_entry_is_never_served(
         request_id=first.id.removeprefix("chatcmpl-"), response_id=first.id, rating=-1
     )
     await publish_events(kafka_url, [(feedback, FEEDBACK)])
-    await stored(chroma_path, first.id, flagged=True)
+    await stored(chroma_path, tenant_of(tenants["a"]), first.id, flagged=True)
     again = await ask(tenants["a"], PARAPHRASE)
     assert len(scripted.calls) == 2
     plan = await first_event(kafka_url, PLANS, again.id.removeprefix("chatcmpl-"))

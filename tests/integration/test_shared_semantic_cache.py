@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer
 from bench.scripted_llm import Script, ScriptedModel
 from contracts.topics import PLANS
 from deploy.local import free_port
-from services.planner.semantic_cache import open_collection
+from services.planner.semantic_cache import open_client, tenant_collection
 from tests.support.gateway import gateway_client
 from tests.support.planner_stack import planner_stack
 
@@ -114,7 +114,8 @@ async def test_two_planners_serve_hits_from_one_shared_chroma(
     scripted.reset(Script(tokens=[ANSWER]))
     first = await ask(gateway_url, "How does a Kafka consumer group share its partitions?")
     assert len(scripted.calls) == 1
-    collection = open_collection(None, "127.0.0.1", chroma_server)
+    client = open_client(None, "127.0.0.1", chroma_server)
+    collection = tenant_collection(client, "default", "default")
     async with asyncio.timeout(20):
         while not (await asyncio.to_thread(collection.get, ids=[first.id]))["ids"]:  # noqa: ASYNC110 - written by a planner's writer, polled
             await asyncio.sleep(0.05)

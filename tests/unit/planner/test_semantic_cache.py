@@ -50,7 +50,7 @@ async def nearest(
 
 
 async def test_a_kept_answer_is_found_by_a_paraphrase_in_its_tenant_and_mode_only(
-    cache: SemanticCache, embedder: LocalEmbedder
+    cache: SemanticCache, embedder: LocalEmbedder, tmp_path: Path
 ) -> None:
     committed = answer("r1")
     assert await cache.store(committed, "default", committed.question)
@@ -59,6 +59,13 @@ async def test_a_kept_answer_is_found_by_a_paraphrase_in_its_tenant_and_mode_onl
     assert await nearest(cache, embedder, "acme", "concise") is None
     await cache.flag(FeedbackGiven(request_id="r1", response_id="r1", rating=-1))
     assert await nearest(cache, embedder, "acme", "default") is None
+    # The flag is in the store, not only in this instance: another planner skips it too.
+    other = SemanticCache(embedder, threshold=0.15, path=tmp_path / "chroma")
+    await other.start()
+    assert await nearest(other, embedder, "acme", "default") is None
+    second = answer("r3")
+    assert await other.store(second, "default", second.question)
+    assert await nearest(other, embedder, "acme", "default") == "r3"  # past the flagged one
 
 
 async def test_short_or_uncacheable_answers_are_not_kept(cache: SemanticCache) -> None:
