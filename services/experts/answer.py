@@ -7,7 +7,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 
-import httpx
 import structlog
 
 from contracts import ReplyChunk, TaskAssigned, TaskResult
@@ -66,7 +65,7 @@ async def stream_answer(
                 )
                 await publish(chunk)
             parts.append(piece.text)
-    except (ModelCallError, httpx.HTTPError) as exc:
+    except ModelCallError as exc:
         error = f"model {binding.model!r} failed: {type(exc).__name__}: {exc}"
     if error is None and not parts:
         # The client holds back leading whitespace, so no parts means nothing visible.

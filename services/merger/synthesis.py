@@ -21,7 +21,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import httpx
 import structlog
 from faststream.kafka import KafkaBroker
 
@@ -150,7 +149,7 @@ async def ask(judge: Judge, plan: PlanCreated, prompt: Prompt, emit: Emit | None
                 if emit is not None:
                     await emit(piece.text)
                 judged.parts.append(piece.text)
-    except (ModelCallError, httpx.HTTPError, TimeoutError) as exc:
+    except (ModelCallError, TimeoutError) as exc:
         judged.error = f"judge model {judge.model!r} failed: {type(exc).__name__}: {exc}"
     return judged
 

@@ -112,7 +112,8 @@ async def test_model_error_becomes_a_failed_result(model) -> None:  # type: igno
 
 async def test_unreachable_model_server_becomes_a_failed_result() -> None:
     result, _ = await run_task(f"http://127.0.0.1:{free_port()}", task())
-    assert result.error is not None and "ConnectError" in result.error
+    assert result.error is not None and "unreachable" in result.error
+    assert "ClientConnectorError" in result.error  # the cause, named
 
 
 async def test_usage_is_estimated_when_the_server_reports_none(model) -> None:  # type: ignore[no-untyped-def]
