@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import aiohttp
+from aiohttp.http_exceptions import HttpProcessingError
 
 from contracts.events import FinishReason, GenerationOptions, Usage
 from contracts.inference import InferenceServer
@@ -82,7 +83,7 @@ async def _sse_data(lines: aiohttp.StreamReader) -> AsyncIterator[str]:
     says)."""
     data: list[str] = []
     async for raw in lines:
-        line = raw.decode().rstrip("\r\n")
+        line = raw.decode(errors="replace").rstrip("\r\n")
         if not line:
             if data:
                 yield "\n".join(data)
@@ -158,6 +159,8 @@ class ModelClient:
             reason = str(exc) or "no answer in time"
             message = f"unreachable or broken off ({type(exc).__name__}: {reason})"
             raise ModelCallError(message) from exc
+        except HttpProcessingError as exc:  # a line longer than MAX_LINE_BYTES
+            raise ModelCallError(f"unreadable stream: {exc}") from exc
         if not finished:
             # A whole answer ends with a finish_reason. Without one the server cut the
             # stream: it closed the connection early, or sent [DONE] after aborting the

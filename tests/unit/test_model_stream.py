@@ -66,6 +66,8 @@ async def test_stream_broken_off_by_the_server_raises(scripted) -> None:  # type
     [
         (b"data: {not json\n\n", "text/event-stream"),
         (b'{"choices": []}', "application/json"),
+        (b"data: \xff\xfe\n\n", "text/event-stream"),  # not UTF-8
+        (b"data: " + b"x" * (3 << 20) + b"\n\n", "text/event-stream"),  # a 3 MiB line
     ],
 )
 async def test_unreadable_stream_raises_instead_of_hanging(body: bytes, media_type: str) -> None:
