@@ -183,7 +183,11 @@ def dead_letter_middleware(service: str) -> ExceptionMiddleware:
         broker: KafkaBroker = Context(),
     ) -> None:
         record = message.raw_message
-        payload = bytes(message.body).decode(errors="replace")
+        if isinstance(record, tuple | list):  # a batch subscriber's: its first record
+            record = record[0] if record else None
+        body = message.body  # a batch's is a list of bodies, kept one per line
+        raw = b"\n".join(body) if isinstance(body, list) else bytes(body)
+        payload = raw.decode(errors="replace")
         key = getattr(record, "key", None)
         letter = DeadLetter(
             request_id=_request_id_of(payload, key),

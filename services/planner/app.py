@@ -13,7 +13,7 @@ from aiokafka.structs import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.middlewares import AckPolicy
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, ValidationError
 
 from contracts import (
     AnswerCommitted,
@@ -127,9 +127,14 @@ def create_router(
                 if not isinstance(record, ConsumerRecord) or record.key is None:
                     continue
                 leader = planner.in_flight.streaming(record.key.decode(errors="replace"))
-                if leader is not None:
+                if leader is None:
+                    continue
+                try:
                     event = REPLY_ADAPTER.validate_json(record.value or b"{}")
-                    await planner.relay.leader_event(leader, event)
+                except ValidationError as exc:  # the gateway's consumer dead-letters it
+                    log.warning("reply_unreadable", offset=record.offset, error=str(exc)[:300])
+                    continue
+                await planner.relay.leader_event(leader, event)
 
     if semantic is not None:
         # One consumer group: whichever instance reads an answer writes it, once.

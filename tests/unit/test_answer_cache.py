@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from faststream.kafka import TestKafkaBroker
+from faststream.kafka import KafkaResponse, TestKafkaBroker
 
 from contracts import (
     AnswerCommitted,
@@ -187,3 +187,24 @@ def test_only_a_standalone_question_may_be_kept_by_the_semantic_cache() -> None:
     # A precise question's answer is cached exactly, never by meaning.
     precise = cache_key(alone, exact_only=True)
     assert semantic_scope(precise) is None and precise != cache_key(alone)
+
+
+async def test_a_follower_gets_its_leaders_reply_past_an_unreadable_reply_event() -> None:
+    broker = make_broker("unused:9092", "planner")
+    create_app(PlannerSettings(tools_url=""), broker)
+    seen = capture(broker, [PLANS, REPLIES])
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(ask("What is Kafka?", request_id="first"), REQUESTS)
+        await seen.wait_for(PLANS)  # "first" leads; an identical question follows it
+        await test_broker.publish(ask("What is Kafka?", request_id="second"), REQUESTS)
+        # The leader's reply, read by the planner in batches from moe.replies: an event
+        # it cannot read is skipped, and the rest of its batch still reaches the follower.
+        broken = {"kind": "reply.chunk", "request_id": "first"}  # no seq, no delta
+        chunk = ReplyChunk(request_id="first", tenant="acme", seq=0, delta="A log.")
+        done = ReplyDone(request_id="first", tenant="acme", seq=1)
+        batch = [KafkaResponse(event, key=b"first") for event in (broken, chunk, done)]
+        await test_broker.publish_batch(*batch, topic=REPLIES)
+        await seen.wait_for(REPLIES, 4)  # the leader's two, and the follower's copies
+    copies = [e for e in seen.events[REPLIES] if e.request_id == "second"]
+    assert [type(e) for e in copies] == [ReplyChunk, ReplyDone]
+    assert isinstance(copies[0], ReplyChunk) and copies[0].delta == "A log."
