@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+WARM_UP_CONCURRENCY = 8
+"""Requests in flight while a stack warms up, untimed, before it is measured."""
 
 
 class ModelTiming(BaseModel):

@@ -27,7 +27,7 @@ import structlog
 from bench.breakdown import EventRecorder, Stage, ttft_breakdown
 from bench.cache_hit import wait_until_cached
 from bench.client import Endpoint, Timing, new_client, timed_chat
-from bench.config import BenchConfig
+from bench.config import WARM_UP_CONCURRENCY, BenchConfig
 from bench.planner_questions import ANSWER, CACHED, PLAN, answer_tokens, paraphrases, vague
 from bench.planner_stack import EXPERT_MODEL, PLANNER_MODEL, PlannerStack, planner_stack
 from bench.report import PlannerPaths
@@ -41,7 +41,6 @@ log = structlog.get_logger("bench")
 SEMANTIC_WAIT_S = 30.0
 TOOL_ROUTE_WAIT_S = 30.0  # the planner learns the tool catalog by polling the tools service
 SEMANTIC_POLL_S = 0.2
-WARM_UP_CONCURRENCY = 8
 
 
 @dataclass

@@ -16,7 +16,7 @@ from bench import assemble, hop, litellm_proxy
 from bench.breakdown import EventRecorder, Stage, ttft_breakdown
 from bench.cache_hit import measure_cache_hit
 from bench.client import Endpoint, new_client
-from bench.config import BenchConfig
+from bench.config import WARM_UP_CONCURRENCY, BenchConfig
 from bench.floor import round_trips
 from bench.graph_context import GraphSize, measure_graph_context, report_rows
 from bench.latency import PathSamples, measure_paths, question
@@ -51,7 +51,6 @@ log = structlog.get_logger("bench")
 GATEWAY_MODEL = "moe-orchestrator"
 CLIENT = "bench-client"
 IDLE_SETTLE_S = 2.0
-WARM_UP_CONCURRENCY = 8
 BASELINE_WARM_UP_S = 5.0
 
 

@@ -39,8 +39,9 @@ class ReplyStream:
         return None if self._queue.empty() else self._queue.get_nowait()
 
     async def next(self) -> ReplyEvent:
-        if not self._queue.empty():  # under load the next token is often there already
-            return self._queue.get_nowait()
+        ready = self.ready()
+        if ready is not None:  # under load the next token is often there already
+            return ready
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise ReplyTimeout

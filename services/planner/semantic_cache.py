@@ -132,15 +132,18 @@ class SemanticCache:
             "response_id": committed.response_id,
             "question": text[:1000],
         }
-        collection = await asyncio.to_thread(self._collection, committed.tenant, mode)
-        await asyncio.to_thread(
-            collection.upsert,
+        await asyncio.to_thread(self._upsert, committed, mode, vector, metadata)
+        return True
+
+    def _upsert(
+        self, committed: AnswerCommitted, mode: str, vector: Vectors, metadata: dict[str, Any]
+    ) -> None:
+        self._collection(committed.tenant, mode).upsert(
             ids=[committed.response_id],
             embeddings=vector[None, :],
             documents=[committed.answer],
             metadatas=[metadata],
         )
-        return True
 
     async def flag(self, feedback: FeedbackGiven) -> None:
         """Negative feedback: the entry stays (for audit) but is never served again."""
