@@ -8,6 +8,7 @@ plan gets with synthesis off: the results concatenated in source-priority order.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import reduce
 
@@ -42,13 +43,17 @@ def total_usage(results: list[TaskResult]) -> Usage:
 
 
 def failure(plan: PlanCreated, seq: int, message: str) -> ReplyError:
+    """502 for a failure upstream; 504 once the request's deadline has passed, whatever
+    failed: the gateway answers its own 504 at that moment, and which of the two reached
+    the client first must not decide what the client is told."""
+    late = plan.deadline_at is not None and plan.deadline_at <= time.time()
     return ReplyError(
         request_id=plan.request_id,
         tenant=plan.tenant,
         seq=seq,
-        status=502,
-        code="upstream_error",
-        message=message,
+        status=504 if late else 502,
+        code="timeout" if late else "upstream_error",
+        message=f"No reply before the deadline ({message})" if late else message,
     )
 
 

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from faststream.kafka import TestKafkaBroker
 
@@ -122,6 +124,19 @@ async def test_failed_streamed_task_becomes_reply_error_after_its_chunks() -> No
     assert isinstance(error, ReplyError)
     assert error.seq == 2 and error.status == 502 and "model down" in error.message
     assert seen.events[ANSWERS] == []
+
+
+async def test_a_failure_after_the_requests_deadline_is_a_timeout() -> None:
+    broker, seen = merger_broker()
+    late = plan("r9", TaskSpec(id="t1", task="q"), streaming="t1")
+    late = late.model_copy(update={"deadline_at": time.time() - 1})
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(late.model_dump(mode="json"), PLANS)
+        expired = result("r9", "t1", error="deadline passed before the task was started")
+        await test_broker.publish(expired.model_dump(mode="json"), RESULTS)
+        [error] = await seen.wait_for(REPLIES)
+    assert isinstance(error, ReplyError)
+    assert (error.status, error.code) == (504, "timeout") and "deadline passed" in error.message
 
 
 def test_fan_in_forgets_requests_whose_events_stop() -> None:
