@@ -41,13 +41,18 @@ JVM_OPTS = [
 # Sized for one node on 2 cores: Kafka's defaults (3 network and 8 I/O threads, 50
 # partitions for the offsets topic) assume a server. Internal topics have one replica;
 # a new consumer group is served at once (the default waits 3 s for more members).
+# One network thread: then the thread that reads an event's produce request also
+# answers the fetch waiting for that event, instead of waking a second, idle thread
+# (often on the other core) to do it. On this 2-core machine that took a produce ->
+# consume hop after a few idle ms from 2.5 to 1.4 ms p50, and every reply token and
+# every stage of a request is one such hop.
 NODE_SETTINGS = {
     "process.roles": "broker,controller",
     "node.id": "1",
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
     "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-    "num.network.threads": "2",
+    "num.network.threads": "1",
     "num.io.threads": "2",
     "background.threads": "2",
     "num.recovery.threads.per.data.dir": "1",
