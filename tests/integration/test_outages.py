@@ -22,8 +22,8 @@ from deploy.local.component import Component
 from tests.support.processes import ServiceProcess, spawn_service, wait_ready
 
 # Every service must be gone this long after SIGTERM: the services give their stop
-# contracts.lifecycle.STOP_GRACE_S = 3 s and then leave (measured: 0.2-3.1 s each with
-# the broker gone); the rest is margin for a busy 2-core machine.
+# contracts.lifecycle.STOP_GRACE_S = 2 s and then leave (measured: 1.6-3.3 s each with
+# the broker gone, the tools the slowest); the rest is margin for a busy 2-core machine.
 EXIT_WITHIN_S = 5.0
 WORKERS = ("planner", "experts", "merger", "tools")
 
