@@ -171,6 +171,31 @@ def _request_id_of(payload: str, key: bytes | None) -> str:
     return key.decode(errors="replace") if key else new_id("unknown-")
 
 
+async def dead_letter(
+    broker: KafkaBroker, service: str, message: KafkaMessage, exc: BaseException
+) -> None:
+    """Publish `message`, which `service` could not process, to moe.dlq with the reason."""
+    record = message.raw_message
+    if isinstance(record, tuple | list):  # a batch subscriber's: its first record
+        record = record[0] if record else None
+    body = message.body  # a batch's is a list of bodies, kept one per line
+    raw = b"\n".join(body) if isinstance(body, list) else bytes(body)
+    payload = raw.decode(errors="replace")
+    key = getattr(record, "key", None)
+    letter = DeadLetter(
+        request_id=_request_id_of(payload, key),
+        original_topic=getattr(record, "topic", "") or "",
+        original_partition=getattr(record, "partition", None),
+        original_offset=getattr(record, "offset", None),
+        original_key=key.decode(errors="replace") if key else None,
+        original_value=payload,
+        error=f"{type(exc).__name__}: {exc}"[:4000],
+        consumer=service,
+    )
+    log.warning("dead_letter", service=service, topic=letter.original_topic, error=letter.error)
+    await publish_event(broker, letter, DLQ)
+
+
 def dead_letter_middleware(service: str) -> ExceptionMiddleware:
     """Any event a handler cannot process goes to moe.dlq with the reason; the consumer
     acknowledges it and keeps going, so one bad event never blocks a partition."""
@@ -182,25 +207,7 @@ def dead_letter_middleware(service: str) -> ExceptionMiddleware:
         message: KafkaMessage = Context(),
         broker: KafkaBroker = Context(),
     ) -> None:
-        record = message.raw_message
-        if isinstance(record, tuple | list):  # a batch subscriber's: its first record
-            record = record[0] if record else None
-        body = message.body  # a batch's is a list of bodies, kept one per line
-        raw = b"\n".join(body) if isinstance(body, list) else bytes(body)
-        payload = raw.decode(errors="replace")
-        key = getattr(record, "key", None)
-        letter = DeadLetter(
-            request_id=_request_id_of(payload, key),
-            original_topic=getattr(record, "topic", "") or "",
-            original_partition=getattr(record, "partition", None),
-            original_offset=getattr(record, "offset", None),
-            original_key=key.decode(errors="replace") if key else None,
-            original_value=payload,
-            error=f"{type(exc).__name__}: {exc}"[:4000],
-            consumer=service,
-        )
-        log.warning("dead_letter", service=service, topic=letter.original_topic, error=letter.error)
-        await publish_event(broker, letter, DLQ)
+        await dead_letter(broker, service, message, exc)
 
     return middleware
 

@@ -16,7 +16,14 @@ from contracts.events import TaskInput
 from contracts.liveness import Heartbeat
 from contracts.topics import FEEDBACK, REPLIES, RESULTS, task_topic
 from contracts.view_catch_up import ViewCatchUp
-from contracts.wire import FETCH_MAX_WAIT_MS, Unconfirmed, make_broker, publish_event
+from contracts.wire import (
+    FETCH_MAX_WAIT_MS,
+    Unconfirmed,
+    dead_letter,
+    make_broker,
+    publish_event,
+)
+from services.experts.answering import Answering
 from services.experts.models import ModelPool
 from services.experts.panel import answer_task
 from services.experts.scores import ScoreBook
@@ -36,20 +43,21 @@ def create_router(
     worker_id: str,
     scores: ScoreBook,
     replay: ViewCatchUp,
+    answering: Answering,
 ) -> KafkaRouter:
     # Handlers use `broker` from this closure: resolving it from FastStream's Context
     # costs a thread-pool round trip per message.
     router = KafkaRouter()
 
-    # ACK_FIRST with several workers: answers take seconds, so tasks run concurrently.
-    # A worker dying mid-answer loses that task; the gateway's deadline reports it.
+    # ACK_FIRST, and answers run off the handler, up to `concurrency` at once
+    # (services.experts.answering): they take seconds. A worker dying mid-answer loses
+    # that task; the gateway's deadline reports it.
     @router.subscriber(
         task_topic("expert"),
         group_id=settings.group_id,
         # A new group starts from the earliest offset: tasks published before the first
         # worker joined are answered (stale ones with a deadline error), not lost.
         auto_offset_reset="earliest",
-        max_workers=settings.concurrency,
         ack_policy=AckPolicy.ACK_FIRST,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
@@ -60,6 +68,14 @@ def create_router(
         if task.deadline_at is not None and task.deadline_at < time.time():
             await publish_event(broker, expired(task), RESULTS)
             return
+        message = current_message()
+
+        async def dead_lettered(exc: BaseException) -> None:
+            await dead_letter(broker, SERVICE, message, exc)
+
+        await answering.start(lambda: answer(task), dead_lettered)
+
+    async def answer(task: TaskAssigned) -> None:
         chunks = Unconfirmed(broker)
 
         async def publish_chunk(chunk: ReplyChunk) -> None:
@@ -106,7 +122,10 @@ def create_app(settings: ExpertSettings, broker: KafkaBroker | None = None) -> F
         ScoreBook(),
         ViewCatchUp(settings.kafka_url, [FEEDBACK], settings.scores_rebuild_wait_s, "scores"),
     )
-    broker.include_router(create_router(settings, broker, pool, worker_id, scores, replay))
+    answering = Answering(settings.concurrency)
+    broker.include_router(
+        create_router(settings, broker, pool, worker_id, scores, replay, answering)
+    )
     heartbeat = Heartbeat(
         broker,
         SERVICE,
@@ -121,5 +140,7 @@ def create_app(settings: ExpertSettings, broker: KafkaBroker | None = None) -> F
         app.on_startup(replay.start)  # before the subscribers read: the ends as of now
     app.after_startup(heartbeat.start)
     app.on_shutdown(heartbeat.stop)
+    # Before the broker stops: an answer in flight still publishes its result.
+    app.on_shutdown(answering.drain)
     app.after_shutdown(pool.aclose)
     return app

@@ -6,8 +6,9 @@ from faststream.kafka import TestKafkaBroker
 
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from contracts import ChatMessage, GenerationOptions, ReplyChunk, TaskAssigned, TaskResult, TaskSpec
+from contracts.events import DeadLetter
 from contracts.inference import ExpertModel, InferenceServer
-from contracts.topics import REPLIES, RESULTS, task_topic
+from contracts.topics import DLQ, REPLIES, RESULTS, task_topic
 from contracts.wire import make_broker
 from deploy.local import free_port
 from services.experts.app import create_app
@@ -231,3 +232,54 @@ async def test_when_every_model_gives_nothing_the_last_failure_is_reported(stand
     assert chunks == [] and result.error is not None and "'second' answered nothing" in result.error
     assert result.confidence == "low"
     assert len(first.calls) == 1 and len(second.calls) == 1
+
+
+def most_at_once(spans: list[tuple[str, float, float]]) -> int:
+    """The most calls that were running at the same moment."""
+    edges = sorted([(start, 1) for _, start, _ in spans] + [(end, -1) for _, _, end in spans])
+    running = most = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+async def test_a_worker_answers_at_most_its_concurrency_at_once(model) -> None:  # type: ignore[no-untyped-def]
+    from tests.unit.conftest import capture
+
+    scripted, url = model
+    scripted.reset(Script(first_token_delay_s=0.15))
+    settings = settings_for(url).model_copy(update={"concurrency": 2})
+    broker = make_broker("unused:9092", "experts")
+    create_app(settings, broker)
+    seen = capture(broker, [RESULTS])
+    async with TestKafkaBroker(broker) as test_broker:
+        for index in range(5):
+            body = {**task(), "request_id": f"r{index}"}
+            await test_broker.publish(body, task_topic("expert"), key=f"r{index}".encode())
+        await seen.wait_for(RESULTS, 5)
+    assert sorted(r.request_id for r in seen.events[RESULTS]) == [f"r{i}" for i in range(5)]
+    assert most_at_once(scripted.spans) == 2
+
+
+async def test_an_answer_that_fails_is_dead_lettered_with_its_task(  # type: ignore[no-untyped-def]
+    model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.experts import app as experts_app
+    from tests.unit.conftest import capture
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("answering broke")
+
+    monkeypatch.setattr(experts_app, "answer_task", broken)
+    _, url = model
+    broker = make_broker("unused:9092", "experts")
+    create_app(settings_for(url), broker)
+    seen = capture(broker, [DLQ])
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(task(), task_topic("expert"))
+        [letter] = await seen.wait_for(DLQ)
+    assert isinstance(letter, DeadLetter)
+    assert letter.request_id == "r1" and letter.consumer == "experts"
+    assert letter.original_topic == task_topic("expert")
+    assert "RuntimeError: answering broke" in letter.error
