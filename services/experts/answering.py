@@ -28,9 +28,6 @@ class Answering:
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def __len__(self) -> int:
-        return len(self._tasks)
-
     async def start(self, work: Work, on_failure: OnFailure) -> None:
         """Wait for a free slot, then run `work()` as a task; an exception it raises goes
         to `on_failure` (the dead letter a handler's exception would have become)."""
