@@ -34,6 +34,8 @@ class ToolCatalog:
         self._disabled: set[str] = set()
         self._switched = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+        """Why the last refresh failed; None once one succeeded."""
 
     def switched(self, tool: str, enabled: bool) -> None:
         """Apply a tool switch: drop a disabled tool now (and keep it out of refreshes
@@ -73,13 +75,21 @@ class ToolCatalog:
                 for t in listed
                 if t["name"] not in self._disabled
             }
+            self.last_error = None
         except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
-            log.warning("tool_catalog_unavailable", url=self._url, error=str(exc))
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("tool_catalog_unavailable", url=self._url, error=self.last_error)
 
     async def _refresh_forever(self) -> None:
         async with httpx.AsyncClient(timeout=5.0) as client:
             while True:
-                await self.refresh(client)
+                # Whatever a refresh meets, the loop goes on: ending it would leave this
+                # planner without tools until it restarts.
+                try:
+                    await self.refresh(client)
+                except Exception as exc:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("tool_catalog_refresh_failed", url=self._url)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._switched.wait(), self._refresh_s if self._tools else 2.0

@@ -27,6 +27,7 @@ from services.tools.settings import ToolsSettings
 from tests.support.broker import running_broker
 from tests.support.graphdb import running_graphdb
 from tests.support.servers import serve
+from tests.support.tool_catalogs import wait_for_tools
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -90,7 +91,8 @@ async def workers(
     the tool catalog from the tools service over HTTP."""
     _, model_url = scripted_server
     tools_port = free_port()
-    catalog = ToolCatalog(f"http://127.0.0.1:{tools_port}")
+    tools_url = f"http://127.0.0.1:{tools_port}"
+    catalog = ToolCatalog(tools_url)
     tools = create_tools(
         ToolsSettings(kafka_url=kafka_url, port=tools_port, pool_size=1, worker_id=new_id("tools-"))
     )
@@ -105,9 +107,7 @@ async def workers(
             stack.enter_async_context(serve(tools, tools_port)),
             *(stack.enter_async_context(app) for app in apps),
         )
-        async with asyncio.timeout(30):
-            while not catalog.names():  # noqa: ASYNC110 - refreshed by the planner's own task
-                await asyncio.sleep(0.1)
+        await wait_for_tools([catalog], tools_url)
         yield
 
 

@@ -26,6 +26,7 @@ from services.tools.app import create_app as create_tools
 from services.tools.settings import ToolsSettings
 from tests.support.broker import running_broker
 from tests.support.servers import serve
+from tests.support.tool_catalogs import wait_for_tools
 
 SCRIPTED = "scripted"
 
@@ -94,9 +95,7 @@ async def planner_stack(
             starting.append(stack.enter_async_context(serve(create_tools(settings), tools_port)))
         await asyncio.gather(*starting)
         if tools:
-            async with asyncio.timeout(30):
-                while not all(c.names() for c in catalogs):  # noqa: ASYNC110 - planners poll
-                    await asyncio.sleep(0.1)
+            await wait_for_tools(catalogs, catalog_url)
         gateway = GatewaySettings(kafka_url=kafka_url, reply_timeout_s=20, api_keys=api_keys or {})
         gateway_url = await stack.enter_async_context(serve(create_gateway(gateway)))
         yield PlannerStack(kafka_url, gateway_url)
