@@ -4,9 +4,9 @@ reply stream instead of calling the models again (services.planner.relay).
 
 The view trails moe.answers by a fetch wait, so a question repeated the moment its answer
 arrived also finds its leader here and gets the whole answer at once. Leaders are this
-instance's own. A leader stops taking followers when its answer is in the cache view or
-its reply ended in an error; it is forgotten once its stream has ended as well, or after
-`max_wait_s` whatever happened."""
+instance's own. A leader stops taking followers when its answer is in the cache view, it
+was answered from the semantic cache, or its reply ended in an error; it is forgotten
+once its stream has ended as well, or after `max_wait_s` whatever happened."""
 
 from __future__ import annotations
 

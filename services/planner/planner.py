@@ -116,6 +116,9 @@ class Planner:
     async def _plan_by_meaning(self, request: RequestReceived, question: str, key: str) -> None:
         vector = await self._embedding(question)
         if vector is not None and await self._semantic_hit(request, vector):
+            # No leader for later identical requests: they look the semantic cache up
+            # again, which sees a flag set since (a follower would get this answer).
+            self.in_flight.answered(request.request_id)
             return
         await self._plan(request, question, key, None, vector)
 

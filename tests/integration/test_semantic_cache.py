@@ -149,6 +149,29 @@ async def test_flagged_entry_is_never_served(
     assert plan["planned_by"] != "semantic_cache"
 
 
+async def test_a_paraphrase_asked_again_after_a_flag_is_not_given_the_flagged_answer(
+    kafka_url: str,
+    chroma_path: Path,
+    scripted: ScriptedModel,
+    tenants: dict[str, openai.AsyncOpenAI],
+) -> None:
+    """The paraphrase answered by meaning is no leader for the same question asked later:
+    that one is looked up again, and meets the flag."""
+    first = await answered_first(chroma_path, scripted, tenants["a"])
+    hit = await ask(tenants["a"], PARAPHRASE)
+    plan = await first_event(kafka_url, PLANS, hit.id.removeprefix("chatcmpl-"))
+    assert plan["planned_by"] == "semantic_cache"
+    feedback = FeedbackGiven(
+        request_id=first.id.removeprefix("chatcmpl-"), response_id=first.id, rating=-1
+    )
+    await publish_events(kafka_url, [(feedback, FEEDBACK)])
+    await stored(chroma_path, tenant_of(tenants["a"]), first.id, flagged=True)
+    again = await ask(tenants["a"], PARAPHRASE)
+    plan = await first_event(kafka_url, PLANS, again.id.removeprefix("chatcmpl-"))
+    assert plan["planned_by"] not in {"semantic_cache", "coalesced"}
+    assert len(scripted.calls) == 2
+
+
 async def test_follow_up_is_not_cached_under_its_bare_text(
     kafka_url: str, scripted: ScriptedModel, tenants: dict[str, openai.AsyncOpenAI]
 ) -> None:
