@@ -14,6 +14,7 @@ from deploy.local import free_port
 from services.experts.app import create_app
 from services.experts.settings import ExpertSettings
 from tests.support.servers import serve
+from tests.unit.conftest import capture
 
 
 @pytest.fixture
@@ -50,8 +51,6 @@ def task(stream_reply: bool = True, **fields: object) -> dict[str, object]:
 async def run_task(  # type: ignore[no-untyped-def]
     url: str, body: dict[str, object], replies: int = 0, settings: ExpertSettings | None = None
 ):
-    from tests.unit.conftest import capture
-
     broker = make_broker("unused:9092", "experts")
     create_app(settings or settings_for(url), broker)
     seen = capture(broker, [REPLIES, RESULTS])
@@ -245,8 +244,6 @@ def most_at_once(spans: list[tuple[str, float, float]]) -> int:
 
 
 async def test_a_worker_answers_at_most_its_concurrency_at_once(model) -> None:  # type: ignore[no-untyped-def]
-    from tests.unit.conftest import capture
-
     scripted, url = model
     scripted.reset(Script(first_token_delay_s=0.15))
     settings = settings_for(url).model_copy(update={"concurrency": 2})
@@ -265,13 +262,10 @@ async def test_a_worker_answers_at_most_its_concurrency_at_once(model) -> None: 
 async def test_an_answer_that_fails_is_dead_lettered_with_its_task(  # type: ignore[no-untyped-def]
     model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.experts import app as experts_app
-    from tests.unit.conftest import capture
-
     async def broken(*_: object) -> None:
         raise RuntimeError("answering broke")
 
-    monkeypatch.setattr(experts_app, "answer_task", broken)
+    monkeypatch.setattr("services.experts.app.answer_task", broken)
     _, url = model
     broker = make_broker("unused:9092", "experts")
     create_app(settings_for(url), broker)
