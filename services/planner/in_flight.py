@@ -6,7 +6,13 @@ The view trails moe.answers by a fetch wait, so a question repeated the moment i
 arrived also finds its leader here and gets the whole answer at once. Leaders are this
 instance's own. A leader stops taking followers when its answer is in the cache view, it
 was answered from the semantic cache, or its reply ended in an error; it is forgotten
-once its stream has ended as well, or after `max_wait_s` whatever happened."""
+once its stream has ended as well, or after `max_wait_s` whatever happened.
+
+A leader that failed before any of its answer passes the failure on only to the requests
+made before it failed; one made after is planned as if the leader had not been there.
+This instance reads the failure a batch wait after the gateway relays it, so a client
+that retries at once may have joined the failed leader: the retry is a real attempt, not
+a copy of the error (services.planner.relay)."""
 
 from __future__ import annotations
 
@@ -32,6 +38,16 @@ class Leader:
     @property
     def finished(self) -> bool:
         return bool(self.events) and isinstance(self.events[-1], ReplyDone | ReplyError)
+
+    def failed_before(self, request: RequestReceived) -> bool:
+        """Its reply ended in an error, with none of the answer, before `request` was
+        made (by the two events' clocks): `request` was not part of that attempt."""
+        failure = self.events[-1] if self.events else None
+        return (
+            isinstance(failure, ReplyError)
+            and not any(isinstance(e, ReplyChunk) for e in self.events)
+            and failure.created_at < request.created_at
+        )
 
     @property
     def answer(self) -> str:

@@ -62,7 +62,7 @@ class Planner:
         self.cache = cache
         self._rebuild = rebuild
         self.in_flight = InFlight(settings.coalesce_wait_s)
-        self.relay = Relay(broker, self.in_flight)
+        self.relay = Relay(broker, self.in_flight, self.handle)
         self.semantic = semantic
         self.router = router
         self.llm = llm

@@ -1,9 +1,12 @@
 """A follower's reply is its leader's, event by event: the chunks as they come (those
 already sent first, at once), then the end. A follower that made no model call ends
 with zero usage, and its plan event, published at the end, records the answer it was
-given and the leader it followed."""
+given and the leader it followed. A request made after its leader failed, before any of
+the answer, is planned as if the leader had not been there (services.planner.in_flight)."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 import structlog
 from faststream.kafka import KafkaBroker
@@ -25,26 +28,46 @@ from services.planner.plan import last_user_text
 
 log = structlog.get_logger()
 
+Replan = Callable[[RequestReceived], Awaitable[None]]
+"""Handles a request as if it had just arrived (the planner's own entry point)."""
+
 
 class Relay:
-    def __init__(self, broker: KafkaBroker, in_flight: InFlight) -> None:
+    def __init__(self, broker: KafkaBroker, in_flight: InFlight, replan: Replan) -> None:
         self._broker = broker
         self._in_flight = in_flight
+        self._replan = replan
 
     async def follow(self, leader: Leader, request: RequestReceived) -> None:
         """`request` follows `leader` from the start of its reply."""
         async with leader.lock:
-            leader.followers.append(request)
-            await self._send(leader, list(leader.events), [request])
+            retry = leader.failed_before(request)
+            if not retry:
+                leader.followers.append(request)
+                await self._send(leader, list(leader.events), [request])
+        if retry:  # the failure came while this request was on its way to the leader
+            await self._retry(leader, [request])
 
     async def leader_event(self, leader: Leader, event: ReplyEvent) -> None:
         """One more event of a leader's reply, for its followers and later ones."""
         async with leader.lock:
             leader.events.append(event)
+            retry = [f for f in leader.followers if leader.failed_before(f)]
+            if retry:
+                leader.followers = [f for f in leader.followers if not leader.failed_before(f)]
             if leader.followers:
                 await self._send(leader, [event], leader.followers)
         if leader.finished:
-            self._in_flight.ended(leader)
+            self._in_flight.ended(leader)  # before any retry: it takes no more followers
+        if retry:
+            await self._retry(leader, retry)
+
+    async def _retry(self, failed: Leader, requests: list[RequestReceived]) -> None:
+        """Requests made after `failed` failed: planned as if it had not been there (the
+        first may lead the others)."""
+        log.info("followers_replanned", failed=failed.request_id, count=len(requests))
+        for request in requests:
+            await self._replan(request)
 
     async def _send(
         self, leader: Leader, events: list[ReplyEvent], followers: list[RequestReceived]

@@ -1,11 +1,14 @@
 """The answer cache on the real broker: a repeated question is answered through the
-gateway without any model call; negative feedback takes the answer out of the cache."""
+gateway without any model call; negative feedback takes the answer out of the cache;
+identical requests in flight share one model call, and its failure only if they were made
+before it."""
 
 from __future__ import annotations
 
 import asyncio
 
 import openai
+import pytest
 
 from bench.scripted_llm import Script, ScriptedModel
 from contracts import FeedbackGiven, new_id
@@ -117,6 +120,33 @@ async def test_identical_concurrent_requests_call_the_model_once(
     ]
     sources = sorted(plan["planned_by"] for plan in plans)
     assert sources == ["coalesced", "coalesced", "coalesced", "fallback"]
+
+
+async def test_asking_again_at_once_after_a_failure_is_a_new_attempt(
+    gateway_url: str, scripted: ScriptedModel
+) -> None:
+    # The planner reads the failure a batch wait after the client has it: the second
+    # request, sent at once, may join the failed one; it gets a model call of its own.
+    scripted.reset(Script(fail_status=500))
+    question = f"What is a partition? ({new_id()})"
+    with pytest.raises(openai.APIStatusError) as failed:
+        await ask(gateway_url, question)
+    assert failed.value.status_code == 502
+    scripted.reset(Script(tokens=["Second", " try."]))
+    again = await ask(gateway_url, question)
+    assert again.choices[0].message.content == "Second try." and len(scripted.calls) == 1
+
+
+async def test_identical_concurrent_requests_share_a_failure(
+    gateway_url: str, scripted: ScriptedModel
+) -> None:
+    scripted.reset(Script(first_token_delay_s=0.5, fail_after_tokens=0))
+    question = f"What is an offset? ({new_id()})"
+    outcomes = await asyncio.gather(
+        *(ask(gateway_url, question) for _ in range(3)), return_exceptions=True
+    )
+    assert [getattr(o, "status_code", o) for o in outcomes] == [502, 502, 502]
+    assert len(scripted.calls) == 1
 
 
 async def test_followers_streams_follow_the_leaders_tokens(

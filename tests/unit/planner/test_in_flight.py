@@ -1,5 +1,6 @@
 """Identical requests in flight: who leads, who may still follow, and a follower's reply
-copied from its leader's, event by event, late joiners first getting what was sent."""
+copied from its leader's, event by event, late joiners first getting what was sent; the
+followers of a leader that failed before answering are planned once more."""
 
 from __future__ import annotations
 
@@ -25,6 +26,23 @@ from tests.unit.conftest import capture
 
 def chunk(seq: int, delta: str, request_id: str = "leader") -> ReplyChunk:
     return ReplyChunk(request_id=request_id, seq=seq, delta=delta)
+
+
+def asking(request_id: str) -> RequestReceived:
+    return RequestReceived(
+        request_id=request_id,
+        tenant="acme",
+        model="moe-orchestrator",
+        messages=[ChatMessage(role="user", content="Why Kafka?")],
+    )
+
+
+async def unexpected_replan(request: RequestReceived) -> None:
+    raise AssertionError(f"{request.request_id} planned again")
+
+
+def failure(request_id: str, seq: int = 0) -> ReplyError:
+    return ReplyError(request_id=request_id, seq=seq, status=502, message="model down")
 
 
 def test_a_leader_takes_followers_until_its_answer_is_in_the_cache_view() -> None:
@@ -77,13 +95,8 @@ async def test_follower_gets_the_leaders_reply_so_far_then_the_rest() -> None:
     broker = make_broker("unused:9092", "planner")
     seen = capture(broker, [REPLIES, PLANS])
     in_flight = InFlight(max_wait_s=60)
-    relay = Relay(broker, in_flight)
-    follower = RequestReceived(
-        request_id="follower",
-        tenant="acme",
-        model="moe-orchestrator",
-        messages=[ChatMessage(role="user", content="Why Kafka?")],
-    )
+    relay = Relay(broker, in_flight, unexpected_replan)
+    follower = asking("follower")
     async with TestKafkaBroker(broker):
         leader = in_flight.start("key", "leader")
         await relay.leader_event(leader, chunk(0, "Because"))
@@ -106,3 +119,47 @@ async def test_follower_gets_the_leaders_reply_so_far_then_the_rest() -> None:
     assert plan.cache_hit is not None and plan.cache_hit.answer == "Because logs."
     assert plan.cache_hit.response_id == "chatcmpl-leader" and plan.question == "Why Kafka?"
     assert in_flight.streaming("leader") is None  # its stream ended
+
+
+async def test_a_request_made_after_its_leader_failed_is_planned_again() -> None:
+    broker = make_broker("unused:9092", "planner")
+    seen = capture(broker, [REPLIES])
+    in_flight = InFlight(max_wait_s=60)
+    replanned: list[str] = []
+
+    async def replan(request: RequestReceived) -> None:
+        replanned.append(request.request_id)
+
+    relay = Relay(broker, in_flight, replan)
+    async with TestKafkaBroker(broker):
+        leader = in_flight.start("key", "leader")
+        await relay.follow(leader, asking("concurrent"))  # made before the failure
+        failed = failure("leader")
+        # Made after the failure, joined before this planner had read it: a client's
+        # retry on getting the error.
+        await relay.follow(leader, asking("retry"))
+        await relay.leader_event(leader, failed)
+        # On its way when the failure came: joins afterwards.
+        await relay.follow(leader, asking("later"))
+        [error] = await seen.wait_for(REPLIES)
+    assert (error.request_id, error.kind) == ("concurrent", "reply.error")
+    assert replanned == ["retry", "later"]
+    assert in_flight.leader("key") is None  # a retry leads afresh, not this leader
+
+
+async def test_a_leader_failing_mid_answer_passes_the_error_to_its_followers() -> None:
+    broker = make_broker("unused:9092", "planner")
+    seen = capture(broker, [REPLIES])
+    in_flight = InFlight(max_wait_s=60)
+    relay = Relay(broker, in_flight, unexpected_replan)
+    async with TestKafkaBroker(broker):
+        leader = in_flight.start("key", "leader")
+        await relay.leader_event(leader, chunk(0, "Because"))
+        failed = failure("leader", seq=1)
+        await relay.follow(leader, asking("follower"))  # made after: it has the start
+        await relay.leader_event(leader, failed)
+        replies = await seen.wait_for(REPLIES, 2)
+    assert [(e.request_id, e.kind) for e in replies] == [
+        ("follower", "reply.chunk"),
+        ("follower", "reply.error"),
+    ]
