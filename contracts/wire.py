@@ -180,7 +180,15 @@ async def dead_letter(
         record = record[0] if record else None
     body = message.body  # a batch's is a list of bodies, kept one per line
     raw = b"\n".join(body) if isinstance(body, list) else bytes(body)
-    payload = raw.decode(errors="replace")
+    await dead_letter_record(broker, service, record, raw, exc)
+
+
+async def dead_letter_record(
+    broker: KafkaBroker, service: str, record: Any, value: bytes, exc: BaseException
+) -> None:
+    """Publish a record `service` read (an aiokafka ConsumerRecord, or None when unknown)
+    but could not process to moe.dlq: its coordinates, its `value`, and the reason."""
+    payload = value.decode(errors="replace")
     key = getattr(record, "key", None)
     letter = DeadLetter(
         request_id=_request_id_of(payload, key),

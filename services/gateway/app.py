@@ -31,7 +31,7 @@ from services.gateway.health import Canaries, HealthMonitor, health_response
 from services.gateway.openai_models import ChatCompletionRequest
 from services.gateway.relay import collect, stream_events, timeout_error
 from services.gateway.replies import Overloaded, PendingReplies, ReplyStream, ReplyTimeout
-from services.gateway.reply_consumer import attach_reply_consumer
+from services.gateway.reply_consumer import ReplyReader, ReplySource, ReplySourceFactory
 from services.gateway.settings import MODEL_MODES, GatewaySettings
 from services.gateway.workers import WorkerView, attach_registry_consumer
 
@@ -56,14 +56,24 @@ def unavailable(settings: GatewaySettings, message: str) -> ApiError:
     return ApiError(503, message, code="service_unavailable", headers=headers)
 
 
-def create_app(settings: GatewaySettings, broker: KafkaBroker | None = None) -> FastAPI:
+def create_app(
+    settings: GatewaySettings,
+    broker: KafkaBroker | None = None,
+    replies: ReplySourceFactory | None = None,
+) -> FastAPI:
+    """`replies` reads moe.replies into the waiting requests: a ReplyReader on the
+    broker at `settings.kafka_url` unless given (the unit tests' in-memory broker)."""
     broker = broker or make_broker(settings.kafka_url, "gateway")
     pending, canaries, workers = PendingReplies(settings.max_in_flight), Canaries(), WorkerView()
-    subscriber = attach_reply_consumer(broker, pending, canaries)
+    reader: ReplySource = (
+        ReplyReader(settings.kafka_url, broker, pending, canaries)
+        if replies is None
+        else replies(pending, canaries)
+    )
     attach_registry_consumer(broker, workers)
     answered = AnsweredView(settings.feedback_answers_kept)
     attach_answers_consumer(broker, answered)
-    connection = BrokerConnection(broker, subscriber, settings.kafka_url)
+    connection = BrokerConnection(broker, reader, settings.kafka_url)
     monitor = HealthMonitor(
         broker,
         settings.kafka_url,

@@ -11,10 +11,9 @@ import contextlib
 import structlog
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
-from faststream.kafka.subscriber.usecase import DefaultSubscriber
 
 from contracts.lifecycle import bounded
-from services.gateway.reply_consumer import wait_until_assigned
+from services.gateway.reply_consumer import ReplySource
 
 log = structlog.get_logger()
 
@@ -25,7 +24,7 @@ ATTEMPT_TIMEOUT_S = 15.0
 
 
 class BrokerConnection:
-    def __init__(self, broker: KafkaBroker, replies: DefaultSubscriber, kafka_url: str) -> None:
+    def __init__(self, broker: KafkaBroker, replies: ReplySource, kafka_url: str) -> None:
         self._broker, self._replies, self.kafka_url = broker, replies, kafka_url
         self.ready = False
         self.last_error: str | None = None
@@ -43,6 +42,7 @@ class BrokerConnection:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self.ready = False
+        await self._replies.stop()
         await bounded(self._broker.stop, "gateway broker stop")
 
     def unavailable(self) -> str:
@@ -55,13 +55,14 @@ class BrokerConnection:
             try:
                 async with asyncio.timeout(ATTEMPT_TIMEOUT_S):
                     await self._broker.start()
-                    # Replies published after this point reach the reply consumer.
-                    await wait_until_assigned(self._replies)
+                    # Replies published after this point reach the reply reader.
+                    await self._replies.start()
             except (KafkaError, OSError, TimeoutError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning(
                     "broker_unreachable", url=self.kafka_url, error=self.last_error, retry_s=retry_s
                 )
+                await self._replies.stop()
                 await bounded(self._broker.stop, "gateway broker stop after a failed start")
             else:
                 self.ready, self.last_error = True, None

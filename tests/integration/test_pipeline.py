@@ -120,7 +120,7 @@ async def test_no_reply_before_the_deadline_is_a_504(
         assert app.state.pending._streams == {}
 
 
-@pytest.mark.parametrize("topic", [REQUESTS, PLANS, RESULTS, task_topic("expert")])
+@pytest.mark.parametrize("topic", [REQUESTS, PLANS, RESULTS, task_topic("expert"), REPLIES])
 async def test_malformed_event_is_dead_lettered_and_the_pipeline_keeps_going(
     kafka_url: str, gateway_url: str, scripted: ScriptedModel, topic: str
 ) -> None:

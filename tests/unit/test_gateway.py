@@ -16,6 +16,7 @@ from services.gateway.app import create_app
 from services.gateway.relay import stream_events
 from services.gateway.replies import ReplyStream
 from services.gateway.settings import GatewaySettings
+from tests.support.in_memory_replies import in_memory_replies
 
 Responder = Callable[[RequestReceived], list[AnyEvent]]
 
@@ -48,7 +49,7 @@ async def gateway(
         **{"reply_timeout_s": 2.0, "health_watch_interval_s": 0, **overrides}
     )
     broker = make_broker("unused:9092", "gateway")
-    app = create_app(settings, broker)
+    app = create_app(settings, broker, in_memory_replies(broker))
     pipeline = FakePipeline()
 
     @broker.subscriber(REQUESTS, group_id="fake-pipeline")

@@ -23,6 +23,7 @@ from contracts.topics import ANSWERS, FEEDBACK, REPLIES, REQUESTS
 from contracts.wire import make_broker, publish_event
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
+from tests.support.in_memory_replies import in_memory_replies
 
 KEYS = {"key-acme": "acme", "key-other": "other"}
 MODELS = ["small-7b::math", "judge::judge"]
@@ -34,7 +35,7 @@ async def gateway() -> AsyncIterator[tuple[httpx.AsyncClient, list[FeedbackGiven
         reply_timeout_s=2.0, health_watch_interval_s=0, api_keys=KEYS, feedback_lookup_wait_s=0.2
     )
     broker = make_broker("unused:9092", "gateway")
-    app = create_app(settings, broker)
+    app = create_app(settings, broker, in_memory_replies(broker))
     ratings: list[FeedbackGiven] = []
 
     @broker.subscriber(REQUESTS, group_id="fake-pipeline")

@@ -23,6 +23,7 @@ from contracts.wire import make_broker, publish_event
 from deploy.local import free_port
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
+from tests.support.in_memory_replies import in_memory_replies
 from tests.support.servers import serve
 
 
@@ -49,7 +50,7 @@ async def gateway(request: pytest.FixtureRequest) -> AsyncIterator[Gateway]:
         **{"health_canary_timeout_s": 0.3, "health_watch_interval_s": 0, **overrides}
     )
     broker = make_broker("unused:9092", "gateway")
-    app = create_app(settings, broker)
+    app = create_app(settings, broker, in_memory_replies(broker))
     stages = FakeStages()
 
     def answering(stage: str) -> Any:
@@ -192,7 +193,7 @@ async def test_health_shows_each_model_servers_load() -> None:
             ],
         )
         broker = make_broker("unused:9092", "gateway")
-        app = create_app(settings, broker)
+        app = create_app(settings, broker, in_memory_replies(broker))
         async with TestKafkaBroker(broker), app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
