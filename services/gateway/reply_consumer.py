@@ -15,7 +15,6 @@ from typing import Annotated, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -34,8 +33,8 @@ GatewayInput = Annotated[
 ]
 _INPUT: TypeAdapter[GatewayInput] = TypeAdapter(GatewayInput)
 
-KAFKA_RETRY_S = 0.5
-"""The pause before reading again after the consumer raised a Kafka error."""
+RETRY_S = 0.5
+"""The pause before reading again after reading failed."""
 
 
 def route_reply(event: GatewayInput, pending: PendingReplies, canaries: Canaries) -> None:
@@ -102,13 +101,13 @@ class ReplyReader:
         while True:
             try:
                 batches = await consumer.getmany(timeout_ms=FETCH_MAX_WAIT_MS)
-            except KafkaError as exc:  # the consumer reconnects by itself; read on after
+                for records in batches.values():
+                    for record in records:
+                        self._deliver(record)
+            except Exception as exc:  # a reader that ended would fail every request
+                # The consumer reconnects by itself after a Kafka error; read on after it.
                 log.warning("replies_unreadable", error=f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(KAFKA_RETRY_S)
-                continue
-            for records in batches.values():
-                for record in records:
-                    self._deliver(record)
+                await asyncio.sleep(RETRY_S)
 
     def _deliver(self, record: ConsumerRecord[bytes, bytes]) -> None:
         value = record.value or b""
