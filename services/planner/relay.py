@@ -67,7 +67,11 @@ class Relay:
         first may lead the others)."""
         log.info("followers_replanned", failed=failed.request_id, count=len(requests))
         for request in requests:
-            await self._replan(request)
+            try:
+                await self._replan(request)
+            except Exception as exc:  # it gets the failure it came after, not silence
+                log.warning("replan_failed", request_id=request.request_id, error=repr(exc))
+                await self._send(failed, failed.events[-1:], [request])
 
     async def _send(
         self, leader: Leader, events: list[ReplyEvent], followers: list[RequestReceived]

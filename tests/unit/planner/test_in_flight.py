@@ -18,7 +18,7 @@ from contracts import (
     Usage,
 )
 from contracts.topics import PLANS, REPLIES
-from contracts.wire import make_broker
+from contracts.wire import NotDelivered, make_broker
 from services.planner.in_flight import InFlight
 from services.planner.relay import Relay
 from tests.unit.conftest import capture
@@ -151,7 +151,12 @@ async def test_a_leader_failing_mid_answer_passes_the_error_to_its_followers() -
     broker = make_broker("unused:9092", "planner")
     seen = capture(broker, [REPLIES])
     in_flight = InFlight(max_wait_s=60)
-    relay = Relay(broker, in_flight, unexpected_replan)
+    replanned: list[str] = []
+
+    async def replan(request: RequestReceived) -> None:
+        replanned.append(request.request_id)
+
+    relay = Relay(broker, in_flight, replan)
     async with TestKafkaBroker(broker):
         leader = in_flight.start("key", "leader")
         await relay.leader_event(leader, chunk(0, "Because"))
@@ -163,3 +168,22 @@ async def test_a_leader_failing_mid_answer_passes_the_error_to_its_followers() -
         ("follower", "reply.chunk"),
         ("follower", "reply.error"),
     ]
+    assert replanned == []
+
+
+async def test_a_request_that_cannot_be_planned_again_gets_the_failure_it_came_after() -> None:
+    broker = make_broker("unused:9092", "planner")
+    seen = capture(broker, [REPLIES])
+    in_flight = InFlight(max_wait_s=60)
+
+    async def replan(request: RequestReceived) -> None:
+        raise NotDelivered("moe.plans: not acknowledged by the broker within 5 s")
+
+    relay = Relay(broker, in_flight, replan)
+    async with TestKafkaBroker(broker):
+        leader = in_flight.start("key", "leader")
+        failed = failure("leader")
+        await relay.follow(leader, asking("retry"))
+        await relay.leader_event(leader, failed)
+        [error] = await seen.wait_for(REPLIES)
+    assert (error.request_id, error.kind, error.message) == ("retry", "reply.error", "model down")
