@@ -51,6 +51,12 @@ def child_traceparent(parent: tuple[str, str] | None) -> str:
     return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
 
 
+def outgoing_traceparent() -> str:
+    """The traceparent of an event published now: the handled event's trace continued,
+    or a new trace outside any handler (what TraceContextMiddleware puts on a publish)."""
+    return child_traceparent(_incoming.get())
+
+
 class TraceContextMiddleware(BaseMiddleware):
     """Carries W3C trace context from each consumed event to what its handler
     publishes, without creating spans."""
@@ -66,7 +72,7 @@ class TraceContextMiddleware(BaseMiddleware):
 
     async def publish_scope(self, call_next: Callable[[Any], Awaitable[Any]], cmd: Any) -> Any:
         if TRACEPARENT not in cmd.headers:
-            cmd.headers[TRACEPARENT] = child_traceparent(_incoming.get())
+            cmd.headers[TRACEPARENT] = outgoing_traceparent()
         return await call_next(cmd)
 
 

@@ -11,6 +11,7 @@ import time
 from typing import Any, Final
 
 import structlog
+from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 from faststream import Context, ExceptionMiddleware
 from faststream.kafka import KafkaBroker
@@ -19,8 +20,13 @@ from pydantic import AliasChoices, Field
 
 from contracts.current_message import CurrentMessageMiddleware
 from contracts.events import DeadLetter, Event, new_id
-from contracts.topics import DLQ
-from contracts.tracing import tracing_middleware
+from contracts.topics import DLQ, REPLIES
+from contracts.tracing import (
+    TRACEPARENT,
+    outgoing_traceparent,
+    tracing_configured,
+    tracing_middleware,
+)
 from contracts.version import CONTRACT_VERSION
 
 VERSION_HEADER: Final = "moe-contract-version"
@@ -105,8 +111,20 @@ async def send_event(
     The producer keeps the order of one partition's events, so a stream of chunks can be
     sent back to back and confirmed once, before whatever must come after them. Handing
     the event to the producer waits for the topic's metadata: bounded like a publish."""
+    direct = _aiokafka_producer(broker) if topic == REPLIES else None
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+            if direct is not None:
+                headers = [
+                    (VERSION_HEADER, CONTRACT_VERSION.encode()),
+                    (TRACEPARENT, outgoing_traceparent().encode()),
+                ]
+                key = event.request_id.encode()
+                value = event.model_dump_json().encode()
+                sent: asyncio.Future[RecordMetadata] = await direct.send(
+                    topic, value, key=key, headers=headers
+                )
+                return sent
             return await broker.publish(
                 event.model_dump(mode="json"),
                 topic,
@@ -116,6 +134,19 @@ async def send_event(
             )
     except TimeoutError as exc:
         raise _stalled(topic, event.request_id, PUBLISH_TIMEOUT_S) from exc
+
+
+def _aiokafka_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
+    """The aiokafka producer under `broker`, for reply events: every streamed token is
+    one, and FastStream's publish path (its middlewares, command and encoding) cost about
+    70 µs of CPU per event against 15 to 20 µs for the producer's own send. The same
+    producer, so a stream's order and idempotence hold. None (publish through FastStream)
+    when OpenTelemetry spans are wanted, or the broker is the in-memory test broker."""
+    if tracing_configured():
+        return None
+    state = getattr(broker.config.producer, "_producer", None)  # FastStream's own state
+    producer = getattr(state, "producer", None)
+    return producer if isinstance(producer, AIOKafkaProducer) else None
 
 
 class NotDelivered(Exception):

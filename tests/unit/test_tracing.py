@@ -10,7 +10,7 @@ from contracts.tracing import (
     parse_traceparent,
     tracing_middleware,
 )
-from contracts.wire import event_headers, make_broker
+from contracts.wire import _aiokafka_producer, event_headers, make_broker
 from services.planner.app import create_app
 from services.planner.settings import PlannerSettings
 from tests.unit.conftest import capture
@@ -65,3 +65,9 @@ def test_configured_opentelemetry_records_spans(monkeypatch: pytest.MonkeyPatch)
     assert tracing_middleware("planner") is TraceContextMiddleware
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
     assert isinstance(tracing_middleware("planner"), KafkaTelemetryMiddleware)
+
+
+async def test_reply_events_keep_faststreams_publish_on_the_in_memory_broker() -> None:
+    broker = make_broker("unused:9092", "experts")
+    async with TestKafkaBroker(broker):
+        assert _aiokafka_producer(broker) is None
