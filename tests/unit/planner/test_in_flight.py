@@ -45,6 +45,20 @@ def failure(request_id: str, seq: int = 0) -> ReplyError:
     return ReplyError(request_id=request_id, seq=seq, status=502, message="model down")
 
 
+class Relaying:
+    """A relay on the in-memory broker that records the requests it plans again."""
+
+    def __init__(self) -> None:
+        self.broker = make_broker("unused:9092", "planner")
+        self.seen = capture(self.broker, [REPLIES])
+        self.in_flight = InFlight(max_wait_s=60)
+        self.replanned: list[str] = []
+        self.relay = Relay(self.broker, self.in_flight, self._replan)
+
+    async def _replan(self, request: RequestReceived) -> None:
+        self.replanned.append(request.request_id)
+
+
 def test_a_leader_takes_followers_until_its_answer_is_in_the_cache_view() -> None:
     in_flight = InFlight(max_wait_s=60)
     leader = in_flight.start("key", "leader")
@@ -122,15 +136,8 @@ async def test_follower_gets_the_leaders_reply_so_far_then_the_rest() -> None:
 
 
 async def test_a_request_made_after_its_leader_failed_is_planned_again() -> None:
-    broker = make_broker("unused:9092", "planner")
-    seen = capture(broker, [REPLIES])
-    in_flight = InFlight(max_wait_s=60)
-    replanned: list[str] = []
-
-    async def replan(request: RequestReceived) -> None:
-        replanned.append(request.request_id)
-
-    relay = Relay(broker, in_flight, replan)
+    r = Relaying()
+    broker, seen, in_flight, relay = r.broker, r.seen, r.in_flight, r.relay
     async with TestKafkaBroker(broker):
         leader = in_flight.start("key", "leader")
         await relay.follow(leader, asking("concurrent"))  # made before the failure
@@ -143,20 +150,13 @@ async def test_a_request_made_after_its_leader_failed_is_planned_again() -> None
         await relay.follow(leader, asking("later"))
         [error] = await seen.wait_for(REPLIES)
     assert (error.request_id, error.kind) == ("concurrent", "reply.error")
-    assert replanned == ["retry", "later"]
+    assert r.replanned == ["retry", "later"]
     assert in_flight.leader("key") is None  # a retry leads afresh, not this leader
 
 
 async def test_a_leader_failing_mid_answer_passes_the_error_to_its_followers() -> None:
-    broker = make_broker("unused:9092", "planner")
-    seen = capture(broker, [REPLIES])
-    in_flight = InFlight(max_wait_s=60)
-    replanned: list[str] = []
-
-    async def replan(request: RequestReceived) -> None:
-        replanned.append(request.request_id)
-
-    relay = Relay(broker, in_flight, replan)
+    r = Relaying()
+    broker, seen, in_flight, relay = r.broker, r.seen, r.in_flight, r.relay
     async with TestKafkaBroker(broker):
         leader = in_flight.start("key", "leader")
         await relay.leader_event(leader, chunk(0, "Because"))
@@ -168,7 +168,7 @@ async def test_a_leader_failing_mid_answer_passes_the_error_to_its_followers() -
         ("follower", "reply.chunk"),
         ("follower", "reply.error"),
     ]
-    assert replanned == []
+    assert r.replanned == []
 
 
 async def test_a_request_that_cannot_be_planned_again_gets_the_failure_it_came_after() -> None:
