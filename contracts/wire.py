@@ -144,7 +144,8 @@ def _aiokafka_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
     when OpenTelemetry spans are wanted, or the broker is the in-memory test broker."""
     if tracing_configured():
         return None
-    state = getattr(broker.config.producer, "_producer", None)  # FastStream's own state
+    config = getattr(broker, "config", None)  # FastStream's own state, read with care
+    state = getattr(getattr(config, "producer", None), "_producer", None)
     producer = getattr(state, "producer", None)
     return producer if isinstance(producer, AIOKafkaProducer) else None
 
