@@ -115,10 +115,8 @@ async def send_event(
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT_S):
             if direct is not None:
-                headers = [
-                    (VERSION_HEADER, CONTRACT_VERSION.encode()),
-                    (TRACEPARENT, outgoing_traceparent().encode()),
-                ]
+                headers = [(k, v.encode()) for k, v in event_headers().items()]
+                headers.append((TRACEPARENT, outgoing_traceparent().encode()))
                 key = event.request_id.encode()
                 value = event.model_dump_json().encode()
                 sent: asyncio.Future[RecordMetadata] = await direct.send(
