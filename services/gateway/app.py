@@ -10,7 +10,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Header
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 
 from contracts import ReplyError, RequestReceived, new_id, response_id_for
@@ -20,6 +20,7 @@ from contracts.wire import NotDelivered, make_broker, publish_event
 from services.gateway.broker_watch import BrokerWatch
 from services.gateway.connection import BrokerConnection
 from services.gateway.errors import ApiError, install_error_handlers
+from services.gateway.event_stream import EventStreamResponse
 from services.gateway.feedback import (
     AnsweredView,
     FeedbackRequest,
@@ -215,7 +216,7 @@ def create_app(
             raise reply_error(first)
         if body.stream:
             events = stream_events(stream, first, response_id, body.model, body.include_usage)
-            return StreamingResponse(
+            return EventStreamResponse(
                 _closing(events, pending, stream.request_id),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Request-Id": stream.request_id},
