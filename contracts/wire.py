@@ -184,6 +184,13 @@ class Unconfirmed:
             return None
         return f"{len(failed)} event(s) not delivered: {failed[0]!r}"
 
+    async def settle(self) -> None:
+        """Return once every event sent so far is acknowledged or has failed (at most
+        PUBLISH_TIMEOUT_S); their outcomes stay for `confirm()`. While it waits, the
+        producer's sender runs: the events are on the wire before the caller goes on."""
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=PUBLISH_TIMEOUT_S)
+
     async def confirmed(self) -> None:
         """Wait for every acknowledgement; raise NotDelivered if any failed."""
         failure = await self.confirm()

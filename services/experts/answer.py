@@ -16,6 +16,8 @@ from services.experts.models import ExpertBinding
 from services.experts.prompts import build_messages
 
 PublishChunk = Callable[[ReplyChunk], Awaitable[None]]
+Settle = Callable[[], Awaitable[None]]
+"""Returns once the chunks published so far have been acknowledged (or have failed)."""
 # A sentence ends at . ! ? (or a line break) followed by whitespace.
 SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 log = structlog.get_logger()
@@ -39,10 +41,12 @@ async def stream_answer(
     publish: PublishChunk | None,
     worker_id: str,
     max_output_chars: int,
+    settle: Settle | None = None,
 ) -> TaskResult:
     """Ask one model. With `publish`, its tokens go to the client as they come, in
     plain prose; without, it answers in the report format (its confidence decides
-    escalation) and its answer is capped."""
+    escalation) and its answer is capped. `settle` is awaited when the model reports
+    its finish."""
     started = time.time()
     parts: list[str] = []
     usage = None
@@ -54,17 +58,24 @@ async def stream_answer(
         async for piece in binding.client.stream(binding.model, prompt, task.options):
             usage = piece.usage or usage
             finished = piece.finish_reason or finished
-            if not piece.text:
-                continue
-            first_token_at = first_token_at or time.time()
-            if publish is not None:
-                # Sent unconfirmed, in order; all are confirmed before the TaskResult
-                # that lets the merger finish (services.experts.app).
-                chunk = ReplyChunk(
-                    request_id=task.request_id, tenant=task.tenant, seq=len(parts), delta=piece.text
-                )
-                await publish(chunk)
-            parts.append(piece.text)
+            if piece.text:
+                first_token_at = first_token_at or time.time()
+                if publish is not None:
+                    # Sent unconfirmed, in order; all are confirmed before the TaskResult
+                    # that lets the merger finish (services.experts.app).
+                    chunk = ReplyChunk(
+                        request_id=task.request_id,
+                        tenant=task.tenant,
+                        seq=len(parts),
+                        delta=piece.text,
+                    )
+                    await publish(chunk)
+                parts.append(piece.text)
+            if piece.finish_reason is not None and settle is not None:
+                # The producer needs a few turns of the event loop to put a chunk on the
+                # wire, and this task takes none while the rest of the stream (usage,
+                # [DONE]) is read and closed: the last token left after all of that.
+                await settle()
     except ModelCallError as exc:
         error = f"model {binding.model!r} failed: {type(exc).__name__}: {exc}"
     if error is None and not parts:

@@ -93,7 +93,13 @@ def create_router(
             await replay.wait()  # right after a restart: until the scores are rebuilt
             candidates = scores.rank(candidates)
         await answer_task(
-            candidates, task, publish_chunk, publish_result, worker_id, settings.max_output_chars
+            candidates,
+            task,
+            publish_chunk,
+            publish_result,
+            worker_id,
+            settings.max_output_chars,
+            settle=chunks.settle,
         )
 
     if settings.scores:

@@ -25,7 +25,7 @@ import structlog
 
 from contracts import TaskAssigned, TaskResult
 from contracts.expert_report import REVIEWED_CATEGORIES
-from services.experts.answer import PublishChunk, stream_answer
+from services.experts.answer import PublishChunk, Settle, stream_answer
 from services.experts.models import ExpertBinding
 
 PublishResult = Callable[[TaskResult], Awaitable[None]]
@@ -49,11 +49,12 @@ async def answer_task(
     publish_result: PublishResult,
     worker_id: str,
     max_output_chars: int,
+    settle: Settle | None = None,
 ) -> None:
     grouped = tiers(bindings)
     streams = task.stream_reply and task.task.category not in REVIEWED_CATEGORIES
     if streams and len(grouped) == 1:
-        await _streamed(grouped[0], task, publish_chunk, publish_result, worker_id)
+        await _streamed(grouped[0], task, publish_chunk, publish_result, worker_id, settle)
     else:
         await _tiered(grouped, task, publish_result, worker_id, max_output_chars)
 
@@ -64,9 +65,10 @@ async def _streamed(
     publish_chunk: PublishChunk,
     publish_result: PublishResult,
     worker_id: str,
+    settle: Settle | None,
 ) -> None:
     for attempt, binding in enumerate(bindings, start=1):
-        result = await stream_answer(binding, task, publish_chunk, worker_id, 0)
+        result = await stream_answer(binding, task, publish_chunk, worker_id, 0, settle)
         last = attempt == len(bindings) or result.streamed_chunks > 0 or expired(task)
         final = result.error is None or last
         await publish_result(result.model_copy(update={"final": final}))

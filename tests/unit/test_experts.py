@@ -262,7 +262,7 @@ async def test_a_worker_answers_at_most_its_concurrency_at_once(model) -> None: 
 async def test_an_answer_that_fails_is_dead_lettered_with_its_task(  # type: ignore[no-untyped-def]
     model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*_: object) -> None:
+    async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("answering broke")
 
     monkeypatch.setattr("services.experts.app.answer_task", broken)

@@ -67,3 +67,39 @@ async def test_sends_never_acknowledged_are_reported_after_the_publish_timeout(
     sent = Unconfirmed(SilentBroker())  # type: ignore[arg-type]
     await sent.send(ReplyChunk(request_id="r", seq=0, delta="x"), "moe.replies")
     assert await sent.confirm() == "1 event(s) not acknowledged within 0.1 s"
+
+
+class LateBroker:
+    """Takes every event at once and acknowledges each when the test says so."""
+
+    def __init__(self) -> None:
+        self.acks: list[asyncio.Future[None]] = []
+
+    async def publish(self, body: dict[str, Any], topic: str, **_: Any) -> asyncio.Future[None]:
+        self.acks.append(asyncio.get_running_loop().create_future())
+        return self.acks[-1]
+
+
+async def test_settle_waits_for_the_acknowledgements_and_leaves_their_outcome_to_confirm() -> None:
+    broker = LateBroker()
+    sent = Unconfirmed(broker)  # type: ignore[arg-type]
+    for seq in range(2):
+        await sent.send(ReplyChunk(request_id="r", seq=seq, delta="x"), "moe.replies")
+    settling = asyncio.create_task(sent.settle())
+    await asyncio.sleep(0.05)
+    assert not settling.done()
+    broker.acks[0].set_result(None)
+    await asyncio.sleep(0.05)
+    assert not settling.done()  # one acknowledgement is still to come
+    broker.acks[1].set_exception(ConnectionError("broker gone"))
+    await asyncio.wait_for(settling, 1.0)
+    failure = await sent.confirm()
+    assert failure is not None and "1 event(s) not delivered" in failure
+
+
+async def test_settle_gives_up_after_the_publish_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wire, "PUBLISH_TIMEOUT_S", 0.1)
+    sent = Unconfirmed(SilentBroker())  # type: ignore[arg-type]
+    await sent.send(ReplyChunk(request_id="r", seq=0, delta="x"), "moe.replies")
+    await asyncio.wait_for(sent.settle(), 1.0)
+    assert await sent.confirm() == "1 event(s) not acknowledged within 0.1 s"
