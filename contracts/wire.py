@@ -55,6 +55,9 @@ PUBLISH_TIMEOUT_S: Final = 5.0
 Past it the publish fails with NotDelivered naming the topic, instead of holding its
 handler for the producer's own request timeout (40 s) or, while the broker is
 unreachable, for as long as that lasts."""
+SETTLE_WAIT_S: Final = 0.1
+"""`Unconfirmed.settle`'s bound: a healthy broker acknowledges within milliseconds, and
+a slower one is left to `confirm()` rather than adding to its wait."""
 
 SLOW_PUBLISH_S: Final = 1.0
 """A publish that took longer than this is logged as a stall (topic, request, seconds)."""
@@ -185,11 +188,11 @@ class Unconfirmed:
         return f"{len(failed)} event(s) not delivered: {failed[0]!r}"
 
     async def settle(self) -> None:
-        """Return once every event sent so far is acknowledged or has failed (at most
-        PUBLISH_TIMEOUT_S); their outcomes stay for `confirm()`. While it waits, the
+        """Return once every event sent so far is acknowledged or has failed, or after
+        SETTLE_WAIT_S; their outcomes stay for `confirm()`. While it waits, the
         producer's sender runs: the events are on the wire before the caller goes on."""
         if self._pending:
-            await asyncio.wait(self._pending, timeout=PUBLISH_TIMEOUT_S)
+            await asyncio.wait(self._pending, timeout=SETTLE_WAIT_S)
 
     async def confirmed(self) -> None:
         """Wait for every acknowledgement; raise NotDelivered if any failed."""

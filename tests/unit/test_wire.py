@@ -80,7 +80,10 @@ class LateBroker:
         return self.acks[-1]
 
 
-async def test_settle_waits_for_the_acknowledgements_and_leaves_their_outcome_to_confirm() -> None:
+async def test_settle_waits_for_the_acknowledgements_and_leaves_their_outcome_to_confirm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(wire, "SETTLE_WAIT_S", 5.0)
     broker = LateBroker()
     sent = Unconfirmed(broker)  # type: ignore[arg-type]
     for seq in range(2):
@@ -97,9 +100,11 @@ async def test_settle_waits_for_the_acknowledgements_and_leaves_their_outcome_to
     assert failure is not None and "1 event(s) not delivered" in failure
 
 
-async def test_settle_gives_up_after_the_publish_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wire, "PUBLISH_TIMEOUT_S", 0.1)
+async def test_settle_gives_up_soon_and_leaves_the_timeout_to_confirm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(wire, "PUBLISH_TIMEOUT_S", 0.3)
     sent = Unconfirmed(SilentBroker())  # type: ignore[arg-type]
     await sent.send(ReplyChunk(request_id="r", seq=0, delta="x"), "moe.replies")
-    await asyncio.wait_for(sent.settle(), 1.0)
-    assert await sent.confirm() == "1 event(s) not acknowledged within 0.1 s"
+    await asyncio.wait_for(sent.settle(), wire.SETTLE_WAIT_S * 5)
+    assert await sent.confirm() == "1 event(s) not acknowledged within 0.3 s"
