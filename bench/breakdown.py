@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel, ConfigDict
 
 from bench.client import Timing
@@ -40,49 +40,59 @@ class Stage(BaseModel):
 
 
 class EventRecorder:
-    """Records the events of the measured requests as they are published: a consumer
-    positioned at the end of the four topics before the phase, polling lazily (it only
-    keeps events; their own timestamps carry the timing)."""
+    """Records the events of the measured requests: marks where the four topics end
+    before the phase, and reads on from there after it (the broker keeps them).
+
+    Not during the phase: a reader then shares the client's event loop with the streams
+    it times, and wakes to decode each reply chunk as it is published, on the gateway's
+    path only. That showed up as relay delay charged to the gateway."""
+
+    TOPICS = (REQUESTS, PLANS, RESULTS, REPLIES)
 
     def __init__(self, bootstrap: str) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100
-        )
+        self.bootstrap = bootstrap
         self.events: dict[str, dict[str, Event]] = defaultdict(dict)
-        self._task: asyncio.Task[None] | None = None
+        self._partitions = [TopicPartition(t, p) for t in self.TOPICS for p in range(PARTITIONS[t])]
+        self._marks: dict[TopicPartition, int] = {}
 
-    async def start(self) -> None:
-        topics = (REQUESTS, PLANS, RESULTS, REPLIES)
-        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS[t])]
-        self._consumer.assign(partitions)
-        await self._consumer.start()
-        await self._consumer.seek_to_end(*partitions)
-        for partition in partitions:  # resolve "end" before the phase publishes anything
-            await self._consumer.position(partition)
-        self._task = asyncio.create_task(self._run())
+    def _consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
 
-    async def _run(self) -> None:
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=200)
-            for records in batches.values():
-                for record in records:
-                    if record.value is not None:
-                        event = EVENT_ADAPTER.validate_json(record.value)
-                        self.events[event.request_id].setdefault(_slot(event), event)
+    async def mark(self) -> None:
+        """Where the topics end now: the phase's events come after."""
+        consumer = self._consumer()
+        await consumer.start()
+        try:
+            self._marks = await consumer.end_offsets(self._partitions)
+        finally:
+            await consumer.stop()
+
+    async def read(self, request_ids: set[str], timeout_s: float = 10.0) -> None:
+        """The events from the marks on, until every request's ReplyDone is in (or
+        `timeout_s` has passed: a request that lost its events is left incomplete)."""
+        consumer = self._consumer()
+        consumer.assign(self._partitions)
+        await consumer.start()
+        try:
+            for partition, offset in self._marks.items():
+                consumer.seek(partition, offset)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s):
+                    while not self._all_done(request_ids):
+                        batches = await consumer.getmany(timeout_ms=200)
+                        for records in batches.values():
+                            self._keep(records)
+        finally:
+            await consumer.stop()
+
+    def _keep(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> None:
+        for record in records:
+            if record.value is not None:
+                event = EVENT_ADAPTER.validate_json(record.value)
+                self.events[event.request_id].setdefault(_slot(event), event)
 
     def _all_done(self, request_ids: set[str]) -> bool:
         return all("ReplyDone" in self.events.get(i, {}) for i in request_ids)
-
-    async def stop(self, request_ids: set[str], timeout_s: float = 10.0) -> None:
-        """Once every request's ReplyDone is in (or after `timeout_s`), stop reading."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout_s):
-                while not self._all_done(request_ids):  # noqa: ASYNC110 - filled by _run
-                    await asyncio.sleep(0.1)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self._consumer.stop()
 
 
 def _slot(event: Event) -> str:
@@ -137,7 +147,7 @@ async def ttft_breakdown(
     recorder: EventRecorder, timings: Sequence[Timing], first_token_delay_s: float
 ) -> list[Stage]:
     ids = {t.request_id for t in timings if t.request_id}
-    await recorder.stop(ids)
+    await recorder.read(ids)
     stages = breakdown(timings, recorder.events, first_token_delay_s)
     log.info("ttft_breakdown", requests=len(ids), complete=stages[0].latency.n)
     return stages

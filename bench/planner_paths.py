@@ -185,7 +185,7 @@ async def measure_planned_ttft(
         await _planned_ttft(client, ps, vague(number), warm_up)
         await direct_planned(client, ps, vague(number))
     recorder = EventRecorder(ps.bootstrap)
-    await recorder.start()
+    await recorder.mark()
     try:
         for index in range(config.planned_requests):
             question = vague(index + 2)

@@ -118,7 +118,7 @@ async def measure_latency(config: BenchConfig, procs: Processes, out: Measured) 
     async with new_client() as client:
         log.info("phase", name="single-expert latency", requests=config.latency_requests)
         recorder = EventRecorder(procs.bootstrap)
-        await recorder.start()
+        await recorder.mark()
         try:
             out.paths = await measure_paths(
                 client, paths, config.latency_requests, config.warmup_requests

@@ -52,8 +52,9 @@ def test_every_latency_figure_has_its_baseline(run: Run) -> None:
     assert raw["relay_delay"]["max_tokens_per_event"] >= 1
     assert raw["broker_floor"]["round_trip"]["p50"] is not None
     assert all(raw["hop_cost"][v]["n"] > 0 for v in ("raw", "bare", "wire", "services"))
-    stages = raw["single_expert"]["ttft_breakdown"]
-    assert len(stages) == 6 and all(stage["latency"]["n"] > 0 for stage in stages)
+    stages = raw["single_expert"]["ttft_breakdown"]  # every measured request's events read
+    requests = raw["single_expert"]["ttft"]["measured"]["n"]
+    assert len(stages) == 6 and all(stage["latency"]["n"] == requests for stage in stages)
     assert raw["full_pipeline"]["total"]["measured"]["n"] > 0
     assert raw["full_pipeline"]["total"]["baseline"]["p50"] is not None
     assert raw["tool_path"]["total"]["measured"]["n"] > 0
