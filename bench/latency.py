@@ -4,7 +4,9 @@ that drift on the machine affects every path alike."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -42,6 +44,22 @@ def question(index: int, run: str = "latency") -> str:
     return f"Explain event sourcing in two sentences (benchmark {run}, request {index})."
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """This process's garbage collector off while one request is timed; it runs between
+    requests instead, where nothing is timed. A full collection paused the client for up
+    to 90 ms in a relay round: every token of whichever path was streaming then arrived
+    late by as much, and one request's 16 tokens are most of the 1 % of a path's tokens
+    that set its p99. (The timeit module turns it off while timing for the same reason.)"""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 async def measure_paths(
     client: httpx.AsyncClient, endpoints: Sequence[Endpoint], requests: int, warmup: int
 ) -> dict[str, PathSamples]:
@@ -54,5 +72,7 @@ async def measure_paths(
     for index in range(requests):
         shift = index % len(endpoints)
         for endpoint in [*endpoints[shift:], *endpoints[:shift]]:
-            samples[endpoint.name].add(await timed_chat(client, endpoint, question(index)))
+            with collector_paused():
+                timing = await timed_chat(client, endpoint, question(index))
+            samples[endpoint.name].add(timing)
     return samples

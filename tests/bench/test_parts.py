@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 import pytest
 from rich.console import Console
@@ -9,6 +11,7 @@ from rich.console import Console
 from bench.client import Endpoint
 from bench.config import ModelTiming
 from bench.graph_context import GraphSize, report_rows
+from bench.latency import collector_paused
 from bench.pipeline import question_text, task_text
 from bench.real_model import RealModel, ServerRuns, questions
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
@@ -46,6 +49,23 @@ def test_stamps_survive_a_round_trip_through_text() -> None:
     text = stamp(" w0", 1700000000.25) + stamp(" w1", 1700000000.5)
     assert read_stamps(text) == [1700000000.25, 1700000000.5]
     assert read_stamps("no stamps here") == []
+
+
+def test_the_collector_is_off_only_while_a_request_is_timed() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("the request failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # the caller had turned it off: left off
+    finally:
+        gc.enable()
 
 
 def test_model_timing_knows_its_model_time() -> None:
