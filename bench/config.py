@@ -52,6 +52,15 @@ class BenchConfig(BaseModel):
         "produce->consume took 2.7 ms p50 (8.0 p99) fresh, 0.9 after 500 requests, "
         "0.5-0.8 after 1,200, with the p99 at 1.1-1.5 ms from about 3,000 on.",
     )
+    lone_stream_warm_up_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Then our path one request at a time with the latency model, untimed: "
+        "the JIT compiles what a lone stream runs (each fetch waiting for the next token) "
+        "only once it runs it. In a full run without this, the broker's compilers took "
+        "0.76 s of CPU during the 43 s single-expert phase, more than half of what its "
+        "request threads took (1.31 s).",
+    )
     latency_model: ModelTiming = ModelTiming(tokens=16, first_token_delay_ms=20, token_gap_ms=5)
     cache_requests: int = Field(default=60, ge=1)
     tool_requests: int = Field(default=60, ge=1)
@@ -129,6 +138,7 @@ class BenchConfig(BaseModel):
             "latency_requests": 5,
             "warmup_requests": 2,
             "warm_up_seconds": 0.5,
+            "lone_stream_warm_up_seconds": 0.5,
             "cache_requests": 3,
             "tool_requests": 3,
             "pipeline_requests": 2,
