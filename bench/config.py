@@ -55,7 +55,8 @@ class BenchConfig(BaseModel):
     lone_stream_warm_up_seconds: float = Field(
         default=30.0,
         ge=0,
-        description="Then our path one request at a time with the latency model, untimed: "
+        description="Our path one request at a time with the latency model, untimed, right "
+        "before the single-expert rows: "
         "the JIT compiles what a lone stream runs (each fetch waiting for the next token) "
         "only once it runs it. In one full run each, the broker's compilers took 0.86 s "
         "of CPU during the single-expert rows' timed requests (39 s) without this, "

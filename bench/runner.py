@@ -99,20 +99,13 @@ async def warm_up(config: BenchConfig, procs: Processes) -> None:
     timed as it runs most of its life, warm (the broker's JIT done, pools open)."""
     if config.warm_up_seconds <= 0:
         return
-    paths = endpoints(procs)
     await procs.set_script(config.throughput_model)
-    for endpoint in paths:
+    for endpoint in endpoints(procs):
         seconds = config.warm_up_seconds
         if endpoint.name != "gateway":  # no JVM to warm: connections and pools only
             seconds = min(seconds, BASELINE_WARM_UP_S)
         log.info("phase", name="warm-up", path=endpoint.name, seconds=seconds)
         await closed_loop(endpoint, WARM_UP_CONCURRENCY, seconds, ask=warm_up_question)
-    # The latency rows send one request at a time, and a lone stream runs code that the
-    # load above seldom does (each fetch waits for the next token): ours only, the JIT's.
-    ours, seconds = paths[1], config.lone_stream_warm_up_seconds
-    await procs.set_script(config.latency_model)
-    log.info("phase", name="warm-up", path=ours.name, concurrency=1, seconds=seconds)
-    await closed_loop(ours, 1, seconds, ask=lone_warm_up_question)
 
 
 def warm_up_question(number: int) -> str:
@@ -123,9 +116,19 @@ def lone_warm_up_question(number: int) -> str:
     return question(number, "warm-up, one at a time")
 
 
+async def lone_stream_warm_up(config: BenchConfig, ours: Endpoint) -> None:
+    """Ours one request at a time, untimed, right before the rows that send them so: a
+    lone stream runs code that load seldom does (each fetch waits for the next token),
+    and the broker's JIT compiles it only once it runs."""
+    seconds = config.lone_stream_warm_up_seconds
+    log.info("phase", name="warm-up", path=ours.name, concurrency=1, seconds=seconds)
+    await closed_loop(ours, 1, seconds, ask=lone_warm_up_question)
+
+
 async def measure_latency(config: BenchConfig, procs: Processes, out: Measured) -> None:
     paths = endpoints(procs)
     await procs.set_script(config.latency_model)
+    await lone_stream_warm_up(config, paths[1])
     async with new_client() as client:
         log.info("phase", name="single-expert latency", requests=config.latency_requests)
         recorder = EventRecorder(procs.bootstrap)
