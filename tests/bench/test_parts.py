@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import gc
+import itertools
 
 import httpx
 import pytest
 from rich.console import Console
 
 from bench.client import Endpoint
-from bench.config import ModelTiming
+from bench.config import BenchConfig, ModelTiming
 from bench.graph_context import GraphSize, report_rows
-from bench.latency import collector_paused
+from bench.latency import collector_paused, question
 from bench.pipeline import question_text, task_text
 from bench.real_model import RealModel, ServerRuns, questions
+from bench.runner import lone_stream_warm_up, warm_up_question
 from bench.scripted_llm import Script, ScriptedModel, create_scripted_app
 from bench.stamps import read_stamps, stamp
 from bench.stats import Compared, Distribution, percentile
@@ -166,3 +168,19 @@ def test_the_real_model_table_shows_each_servers_runs() -> None:
     console.print(real_model_table(real))
     text = console.export_text()
     assert "llama-server --parallel 4" in text and "25% (1)" in text and "150 / 199" in text
+
+
+async def test_the_lone_stream_warm_up_asks_one_at_a_time_what_no_timed_row_asks() -> None:
+    model = ScriptedModel()
+    model.reset(Script(tokens=["a", "b"], token_gap_s=0.005))
+    config = BenchConfig(lone_stream_warm_up_seconds=0.3)
+    async with serve(create_scripted_app(model)) as url:
+        await lone_stream_warm_up(config, Endpoint("gateway", f"{url}/v1", "m"))
+    asked = [call["messages"][-1]["content"] for call in model.calls]
+    assert len(asked) >= 2 and len(set(asked)) == len(asked)
+    spans = sorted((started, ended) for _, started, ended in model.spans)
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))
+    # The single-expert rows' and the load warm-up's questions: a repeat would be an
+    # answer-cache hit in the timed rows.
+    elsewhere = {question(n) for n in range(1000)} | {warm_up_question(n) for n in range(1000)}
+    assert not elsewhere & set(asked)
